@@ -8,7 +8,8 @@ stable JSON contract of ``pht ask --json`` (documented in the README).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, Protocol
 
 Status = Literal["answered", "red_flag", "out_of_scope", "invalid_input"]
 STATUSES: tuple[Status, ...] = ("answered", "red_flag", "out_of_scope", "invalid_input")
@@ -107,3 +108,18 @@ class Answer:
             "standalone_question": self.standalone_question,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }
+
+
+class AnswerService(Protocol):
+    """What the CLI, the web app and the evals call. ``assistant.service.Assistant`` implements it.
+
+    ``stream`` yields text deltas (``str``) as the answer is produced, then exactly one final
+    ``Answer`` (verified citations, notices, timings); joining the deltas gives a preview of
+    ``Answer.answer`` that the final value replaces.
+    """
+
+    backend_name: str
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer: ...
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]: ...
