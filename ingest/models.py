@@ -85,6 +85,7 @@ class Sentence:
     position: int  # order within its file
     dup_key: str  # hash of the normalised text; equal keys = duplicates across files
     embed_text: str  # what the embedding model sees
+    dup_group: str = ""  # id of the newest-edition sentence with the same dup_key, else own id
 
 
 @dataclass(frozen=True)

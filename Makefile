@@ -1,0 +1,55 @@
+# Two commands: `make run` (set up + build the index + start the app) and `make test`.
+# Everything installs into .venv/ in this folder. torch==2.13.0 goes first: it resolves to
+# the CPU build on these machines, while an unpinned torch would pull GBs of CUDA packages.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+PHT    := $(VENV)/bin/pht
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test install install-dev index lint typecheck eval bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Builds the index when missing, updates it when the corpus changed (embeds only what is new).
+index: install
+	$(PHT) ingest
+
+run: index
+	$(PY) app.py
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+	$(PHT) eval --out eval-out
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+
+bench: install-dev
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/answer.py
+
+clean:
+	rm -rf .pht eval-out test-artifacts .pytest_cache .mypy_cache .ruff_cache
