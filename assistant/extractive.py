@@ -1,0 +1,144 @@
+"""The default, deterministic answerer: choose and quote the sentences that answer best.
+
+Pure core. Candidates are the *content* sentences of the retrieved passages;
+each is scored by the cosine of its precomputed embedding with the question,
+the share of (expanded) query terms it contains, and its passage's rank, then
+picked with maximal marginal relevance so the answer does not repeat itself.
+The picked sentences are shown in source order within each passage, each with
+its own citation marker, so every statement is exactly its quote. A word budget
+(~120 words, more for list questions) bounds the answer. It does no retrieval,
+gating or IO; ``compose_answer`` only renders what was chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.lexical import terms
+from assistant.models import Citation, Passage, QuoteSpan
+from ingest.text import normalize
+
+
+@dataclass(frozen=True)
+class Candidate:
+    span: QuoteSpan
+    passage: Passage
+    rank: int  # rank of its passage, 0 = best
+    order: int  # position of the sentence within its passage
+    vector: np.ndarray
+    dup_key: str
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: float = 0.6
+    lexical: float = 0.3
+    rank: float = 0.1
+    mmr_lambda: float = 0.75
+    min_relative: float = 0.6  # keep sentences scoring at least this share of the best
+    max_sentences: int = 5
+    list_max_sentences: int = 8
+
+
+def word_count(text: str) -> int:
+    return len(normalize(text).split())
+
+
+def relevance(
+    candidates: Sequence[Candidate], query_vec: np.ndarray, query_terms: Sequence[str],
+    w: Weights = Weights(),
+) -> list[float]:
+    """Score each candidate sentence for the question (higher is better).
+
+    Rhetorical questions and fragments of under four words are scored down: they rarely answer.
+    """
+    qset = set(query_terms)
+    scores = []
+    for c in candidates:
+        dense = float(np.dot(c.vector, query_vec))
+        sent_terms = set(terms(c.span.text))
+        lexical = len(qset & sent_terms) / len(qset) if qset else 0.0
+        score = w.dense * dense + w.lexical * lexical + w.rank / (1 + c.rank)
+        text = normalize(c.span.text)
+        if text.endswith("?") or word_count(text) < 4:
+            score *= 0.5
+        scores.append(score)
+    return scores
+
+
+def select(
+    candidates: Sequence[Candidate], scores: Sequence[float], *, max_words: int,
+    is_list: bool = False, w: Weights = Weights(),
+) -> list[Candidate]:
+    """Maximal-marginal-relevance pick within the word budget; at least one sentence."""
+    if not candidates:
+        return []
+    best = max(scores)
+    limit = w.list_max_sentences if is_list else w.max_sentences
+    budget = max_words * (2 if is_list else 1)
+    pool = [i for i, s in enumerate(scores) if s >= best * w.min_relative]
+    chosen: list[int] = []
+    words = 0
+    keys: set[str] = set()
+    while pool and len(chosen) < limit:
+
+        def mmr(i: int) -> float:
+            if not chosen:
+                return scores[i]
+            redundancy = max(float(np.dot(candidates[i].vector, candidates[j].vector)) for j in chosen)
+            return w.mmr_lambda * scores[i] - (1 - w.mmr_lambda) * redundancy
+
+        i = max(pool, key=lambda i: (mmr(i), -candidates[i].rank, -candidates[i].order))
+        pool.remove(i)
+        c = candidates[i]
+        n = word_count(c.span.text)
+        if c.dup_key in keys or (chosen and words + n > budget):
+            continue
+        chosen.append(i)
+        keys.add(c.dup_key)
+        words += n
+    picked = [candidates[i] for i in chosen]
+    return sorted(picked, key=lambda c: (c.rank, c.order))
+
+
+def compose_answer(
+    picked: Sequence[Candidate], *, lead: str = "", first_marker: int = 1
+) -> tuple[str, list[Citation]]:
+    """Render picked sentences as Markdown with one ``[n]`` marker per quoted sentence.
+
+    Sentences of the same passage share a paragraph; every marker cites exactly the
+    sentence before it, so the answer says nothing its citations do not.
+    """
+    paragraphs: list[str] = [lead] if lead else []
+    citations: list[Citation] = []
+    current: list[str] = []
+    last_passage = None
+    for c in picked:
+        if last_passage is not None and c.passage.id != last_passage and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        last_passage = c.passage.id
+        marker = first_marker + len(citations)
+        citations.append(
+            Citation(
+                marker=marker, source=c.passage.source, title=c.passage.title,
+                edition=c.passage.edition, quote=c.span.text, start=c.span.start, end=c.span.end,
+                kind=c.span.kind, section=c.passage.section,
+            )
+        )
+        current.append(f"{display_sentence(c.span.text)} [{marker}]")
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs), citations
+
+
+def display_sentence(text: str) -> str:
+    """The quote as shown in an answer: same words, plain spacing, no leading bullet symbols.
+
+    >>> display_sentence("\\U0001f539 Shoulders back\\u00a0")
+    'Shoulders back'
+    """
+    return normalize(text).lstrip("-\u2022*\u2013 ").strip()

@@ -1,0 +1,90 @@
+"""Editorial notes: known disagreements between editions, kept as data in the corpus folder.
+
+``load_notes`` reads ``editorial_notes.yaml`` (the only IO here); ``touched``
+decides, on word boundaries, which notes a question or answer touches. The
+service turns a touched note into a notice that cites the superseding passage.
+It does not decide which edition is right: the clinic staff who write the file do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from assistant.errors import CorpusError
+from ingest.text import normalize
+
+NOTES_FILE = "editorial_notes.yaml"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    source: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class EditorialNote:
+    id: str
+    topics: tuple[str, ...]
+    note: str
+    superseded_by: Anchor
+    supersedes: Anchor | None = None
+
+    def pattern(self) -> re.Pattern[str]:
+        alts = sorted((re.escape(normalize(t, lower=True)) for t in self.topics), key=len, reverse=True)
+        return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+def parse_notes(data: object, origin: str = NOTES_FILE) -> list[EditorialNote]:
+    """Validate the YAML structure; a clear CorpusError names what is wrong."""
+    if data is None:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("notes", []), list):
+        raise CorpusError(f"{origin}: expected a mapping with a 'notes' list.")
+    out = []
+    for i, item in enumerate(data.get("notes") or []):
+        try:
+            sup = item.get("supersedes")
+            out.append(
+                EditorialNote(
+                    id=str(item.get("id") or f"note-{i + 1}"),
+                    topics=tuple(str(t) for t in item["topics"]),
+                    note=str(item["note"]).strip(),
+                    superseded_by=Anchor(**item["superseded_by"]),
+                    supersedes=Anchor(**sup) if sup else None,
+                )
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CorpusError(
+                f"{origin}: note {i + 1} is missing or has a malformed field ({exc}).",
+                "Each note needs topics, note and superseded_by {source, anchor}.",
+            ) from exc
+    return out
+
+
+def load_notes(corpus_dir: Path) -> list[EditorialNote]:
+    path = corpus_dir / NOTES_FILE
+    if not path.exists():
+        return []
+    try:
+        return parse_notes(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path} is not valid YAML ({exc}).") from exc
+
+
+def touched(notes: Sequence[EditorialNote], *texts: str) -> list[EditorialNote]:
+    """Notes whose topic terms occur in any of ``texts``.
+
+    >>> n = EditorialNote("x", ("foam roll",), "note", Anchor("s", "a"))
+    >>> [t.id for t in touched([n], "Should I foam roll my hamstring?")]
+    ['x']
+    >>> touched([n], "Should I stretch?")
+    []
+    """
+    hay = " ".join(normalize(t, lower=True) for t in texts)
+    return [n for n in notes if n.pattern().search(hay)]

@@ -1,0 +1,163 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank.
+
+``Retriever`` loads the active index build once (records, sentence embeddings,
+a BM25 table over content chunks) and answers ``search(query)`` with ranked
+``Passage`` values. Near-duplicates across editions collapse into one passage,
+shown from the newest edition unless the older one holds sentences the newer
+lacks. Only ``content`` chunks are retrieved as content; ``promotions(query)``
+searches the sponsorship blocks separately so the assistant can name a paid
+promotion as such. ``as_langchain()`` wraps it as a LangChain ``BaseRetriever``.
+It does not choose sentences or write answers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.lexical import LexicalIndex, terms
+from assistant.models import Passage, QuoteSpan
+from ingest.embed import Embedder
+from ingest.store import IndexStore
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
+    """Reciprocal rank fusion of ranked id lists.
+
+    >>> sorted(rrf([["a", "b"], ["b", "c"]], k=1).items())
+    [('a', 0.5), ('b', 0.8333333333333333), ('c', 0.3333333333333333)]
+    """
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking, start=1):
+            scores[doc_id] += 1.0 / (k + rank)
+    return dict(scores)
+
+
+@dataclass
+class SentenceTable:
+    """All sentences of the index: quotable spans, kinds and precomputed embeddings."""
+
+    spans: dict[str, QuoteSpan]
+    meta: dict[str, dict[str, Any]]
+    row: dict[str, int]
+    vectors: np.ndarray
+
+    def vector(self, sentence_id: str) -> np.ndarray:
+        return self.vectors[self.row[sentence_id]]
+
+
+class Retriever:
+    """Hybrid search over one index build."""
+
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, *, candidates: int = 20, rrf_k: int = 60
+    ):
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self._chunks = store.collection("chunks")
+        recs = store.read("chunks", embeddings=False)
+        self.passages: dict[str, Passage] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        sents = store.read("sentences")
+        self.sentences = SentenceTable(
+            spans={
+                sid: QuoteSpan(sid, int(m["start"]), int(m["end"]), doc, str(m["kind"]))
+                for sid, doc, m in zip(sents.ids, sents.documents, sents.metadatas, strict=True)
+            },
+            meta=dict(zip(sents.ids, sents.metadatas, strict=True)),
+            row={sid: i for i, sid in enumerate(sents.ids)},
+            vectors=sents.embeddings,
+        )
+        for cid, doc, m in zip(recs.ids, recs.documents, recs.metadatas, strict=True):
+            sids = [s for s in str(m.get("sentence_ids", "")).split(",") if s]
+            self._meta[cid] = m
+            self.passages[cid] = Passage(
+                id=cid, source=str(m["source"]), start=int(m["start"]), end=int(m["end"]),
+                text=doc, score=0.0, kind=str(m["kind"]), section=str(m["section"]),
+                title=str(m["title"]), edition=str(m["edition"]),
+                edition_rank=int(m["edition_rank"]), dup_group=str(m["dup_group"]),
+                sentences=tuple(self.sentences.spans[s] for s in sids if s in self.sentences.spans),
+            )
+        self.content_ids = [cid for cid, p in self.passages.items() if p.kind == "content"]
+        self.lexical = LexicalIndex([terms(self._lexical_text(cid)) for cid in self.content_ids])
+
+    def _lexical_text(self, cid: str) -> str:
+        p = self.passages[cid]
+        return f"{p.section} {p.text}"
+
+    # --- ranking -------------------------------------------------------------
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query])[0]
+
+    def dense(self, vector: np.ndarray, n: int, kind: str = "content") -> list[tuple[str, float]]:
+        """Ids and cosine similarities of the ``n`` nearest chunks of ``kind``."""
+        got = self._chunks.query(
+            query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
+            include=["distances"],
+        )
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+    def search(
+        self, query: str, k: int = 4, *, vector: np.ndarray | None = None
+    ) -> list[Passage]:
+        """The ``k`` best content passages for ``query``, duplicates collapsed."""
+        repaired = self.lexical.repaired_query(query) or query
+        vec = vector if vector is not None else self.embed_query(repaired)
+        dense_ids = [i for i, _ in self.dense(vec, min(self.candidates, len(self.content_ids)))]
+        lex_scores = self.lexical.scores(query)
+        order = np.argsort(-np.asarray(lex_scores), kind="stable")[: self.candidates]
+        lex_ids = [self.content_ids[i] for i in order if lex_scores[i] > 0]
+        fused = rrf([dense_ids, lex_ids], k=self.rrf_k)
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], self.passages[cid].source, self.passages[cid].start))
+        return self._collapse(ranked, fused)[:k]
+
+    def _collapse(self, ranked: Sequence[str], fused: dict[str, float]) -> list[Passage]:
+        out: list[Passage] = []
+        seen: set[str] = set()
+        for cid in ranked:
+            p = self.passages[cid]
+            group = p.dup_group or cid
+            if group in seen:
+                continue
+            seen.add(group)
+            shown = p
+            rep = self.passages.get(group)
+            if rep is not None and rep.id != p.id and not self._has_extra(p, rep):
+                shown = rep
+            out.append(_with_score(shown, fused[cid]))
+        return out
+
+    def _has_extra(self, p: Passage, rep: Passage) -> bool:
+        """True when ``p`` has sentences that ``rep`` (the newer duplicate) does not."""
+        rep_keys = {self.sentences.meta[s.id]["dup_key"] for s in rep.sentences}
+        return any(self.sentences.meta[s.id]["dup_key"] not in rep_keys for s in p.sentences)
+
+    def promotions(self, query: str, k: int = 2) -> list[Passage]:
+        """Sponsorship blocks closest to ``query`` (never used as advice)."""
+        sponsored = [cid for cid, p in self.passages.items() if p.kind == "sponsorship"]
+        if not sponsored:
+            return []
+        hits = self.dense(self.embed_query(query), min(k, len(sponsored)), kind="sponsorship")
+        return [_with_score(self.passages[i], s) for i, s in hits]
+
+    def max_similarity(self, vector: np.ndarray) -> float:
+        """Best cosine between a query vector and any content chunk (a scope feature)."""
+        hits = self.dense(vector, 1)
+        return hits[0][1] if hits else 0.0
+
+    def as_langchain(self, k: int = 4) -> Any:
+        from assistant.lc_retriever import PHTRetriever
+
+        return PHTRetriever(engine=self, k=k)
+
+
+def _with_score(p: Passage, score: float) -> Passage:
+    from dataclasses import replace
+
+    return replace(p, score=float(score))
