@@ -1,0 +1,197 @@
+"""SQLite store of reader feedback on answers, and its export as candidate eval cases.
+
+``FeedbackStore(path)`` keeps one row per thumbs up/down (with an optional comment):
+the question, the answer text, its status, citations (JSON), backend, prompt version,
+rating, comment and a UTC ISO timestamp. Each call opens its own connection (WAL
+mode, ``busy_timeout``) and writes run under a process-wide lock, so concurrent web
+users never lose a row. ``export_candidates`` writes JSONL in the eval dataset's case
+schema, flagged ``needs_review`` for a human to turn into real cases. It does not
+deduplicate, aggregate or judge feedback, and it never deletes rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from assistant.errors import ConfigError
+from assistant.models import Answer
+
+Rating = Literal["up", "down"]
+RATINGS: tuple[Rating, ...] = ("up", "down")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    status TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT NOT NULL
+)
+"""
+_COLUMNS = (
+    "id", "created_at", "question", "answer", "status", "citations",
+    "backend", "prompt_version", "rating", "comment",
+)  # fmt: skip
+_WRITE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One stored feedback row; ``citations`` is the decoded JSON list."""
+
+    id: int
+    created_at: str
+    question: str
+    answer: str
+    status: str
+    citations: list[dict[str, Any]]
+    backend: str
+    prompt_version: str
+    rating: str
+    comment: str
+
+
+def normalize_rating(value: object) -> Rating:
+    """Map UI and API spellings of a rating to ``"up"`` or ``"down"``.
+
+    >>> normalize_rating(True), normalize_rating("Dislike"), normalize_rating("👍")
+    ('up', 'down', 'up')
+    """
+    if value is True or str(value).strip().lower() in ("up", "like", "liked", "1", "+1", "👍"):
+        return "up"
+    if value is False or str(value).strip().lower() in ("down", "dislike", "disliked", "-1", "👎"):
+        return "down"
+    raise ValueError(f"rating must be 'up' or 'down', not {value!r}")
+
+
+def answer_record(answer: Answer | Mapping[str, Any]) -> dict[str, Any]:
+    """The stored fields of an ``Answer`` (or its ``to_json()`` dict, as API clients send it).
+
+    >>> answer_record({"question": "q", "answer": "a", "status": "answered"})["prompt_version"]
+    ''
+    """
+    data = answer.to_json() if isinstance(answer, Answer) else dict(answer)
+    prompt = data.get("prompt") or {}
+    return {
+        "question": str(data.get("question", "")),
+        "answer": str(data.get("answer", "")),
+        "status": str(data.get("status", "")),
+        "citations": list(data.get("citations") or []),
+        "backend": str(data.get("backend", "")),
+        "prompt_version": str(prompt.get("version", "")) if isinstance(prompt, Mapping) else "",
+    }
+
+
+class FeedbackStore:
+    """Feedback rows in one SQLite file, safe to use from many threads at once."""
+
+    def __init__(self, path: Path | str, timeout_s: float = 10.0):
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigError(
+                f"Cannot open the feedback database {self.path}: {err}.",
+                fix="set PHT_DATA_DIR to a writable folder.",
+            ) from err
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=self.timeout_s)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
+            with conn:  # commits, or rolls back on error
+                yield conn
+        finally:
+            conn.close()
+
+    def add(
+        self,
+        *,
+        question: str,
+        answer: str,
+        status: str,
+        citations: Sequence[Mapping[str, Any]] = (),
+        backend: str = "",
+        prompt_version: str = "",
+        rating: object,
+        comment: str = "",
+    ) -> int:
+        """Store one feedback row and return its id."""
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            question,
+            answer,
+            status,
+            json.dumps([dict(c) for c in citations], ensure_ascii=False),
+            backend,
+            prompt_version,
+            normalize_rating(rating),
+            (comment or "").strip(),
+        )
+        with _WRITE_LOCK, self._connect() as conn:
+            cur = conn.execute(
+                f"INSERT INTO feedback ({', '.join(_COLUMNS[1:])}) VALUES (?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_answer(
+        self, answer: Answer | Mapping[str, Any], rating: object, comment: str = ""
+    ) -> int:
+        """Store feedback on a whole answer (an ``Answer`` or its JSON)."""
+        return self.add(**answer_record(answer), rating=rating, comment=comment)
+
+    def rows(self) -> list[FeedbackRow]:
+        """All rows, oldest first."""
+        with self._connect() as conn:
+            found = conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id"
+            ).fetchall()
+        return [
+            FeedbackRow(**{**dict(zip(_COLUMNS, r, strict=True)), "citations": json.loads(r[5])})
+            for r in found
+        ]
+
+    def export_candidates(self, out: TextIO) -> int:
+        """Write every row as a candidate eval case (JSONL); return how many were written."""
+        count = 0
+        for row in self.rows():
+            out.write(json.dumps(candidate_case(row), ensure_ascii=False) + "\n")
+            count += 1
+        return count
+
+
+def candidate_case(row: FeedbackRow) -> dict[str, Any]:
+    """An eval-dataset case built from one feedback row, to be reviewed by a human.
+
+    >>> r = FeedbackRow(3, "t", "Can I run?", "Yes [1].", "answered", [], "x", "v1", "down", "vague")
+    >>> candidate_case(r)["id"], candidate_case(r)["needs_review"]
+    ('feedback-3', True)
+    """
+    return {
+        "id": f"feedback-{row.id}",
+        "question": row.question,
+        "history": [],
+        "expected_status": row.status,
+        "claims": [],
+        "needs_review": True,
+        "feedback": {"rating": row.rating, "comment": row.comment},
+    }

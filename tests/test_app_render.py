@@ -1,0 +1,177 @@
+"""Pure parts of the web app: escaping and HTML of answers, exports, batch files, FAQ data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigError, PHTError
+from assistant.models import Answer, Citation, Passage
+from assistant.ui import export, render
+from assistant.ui.batch import MAX_BATCH_QUESTIONS, parse_questions
+from assistant.ui.faq import load_faq, parse_faq
+from tests.fake_service import NEWER, SITTING, FakeAnswerService
+
+REPO = Path(__file__).resolve().parent.parent
+XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def _answer_with(text: str, quote: str = "Warm up <b>first</b>.") -> Answer:
+    """A held-out answer (not from the corpus) citing a passage that contains HTML."""
+    passage_text = f"Before. {quote} After <i>this</i>."
+    start = 100 + passage_text.index(quote)
+    cit = Citation(1, "notes.txt", "Notes <script>", "2024 <ed>", quote, start, start + len(quote))
+    ctx = Passage("p", "notes.txt", 100, 100 + len(passage_text), passage_text, 1.0, "content",
+                  "", "Notes", "2024", 1)  # fmt: skip
+    return Answer("q", "answered", text, citations=[cit], contexts=[ctx], notices=[XSS])
+
+
+def test_everything_from_text_is_escaped():
+    html = render.render_answer(_answer_with(f"{XSS} see [1]."), "a0")
+    assert "<img" not in html and "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert "Notes &lt;script&gt;" in html and "2024 &lt;ed&gt;" in html
+
+
+def test_question_preview_and_error_are_escaped():
+    for html in (render.render_question(XSS), render.render_preview(XSS), render.render_error(XSS)):
+        assert "<img" not in html and "<script" not in html
+        assert "&lt;img" in html
+
+
+def test_marker_links_to_its_source_entry_with_highlighted_quote():
+    html = render.render_answer(_answer_with("Warm up first [1]."), "a3")
+    assert '<a class="pht-cite" href="#a3-src-1"' in html
+    assert '<details class="pht-source" id="a3-src-1">' in html
+    assert (
+        "Before. <mark>Warm up &lt;b&gt;first&lt;/b&gt;.</mark> After &lt;i&gt;this&lt;/i&gt;."
+        in html
+    )
+
+
+def test_unknown_markers_stay_text():
+    assert render.link_markers("See [2] and [1,3].", {1}, "x").count("pht-cite") == 1
+    assert "[2]" in render.link_markers("See [2].", {1}, "x")
+
+
+def test_passage_of_a_real_corpus_citation():
+    answer = FakeAnswerService().ask("Can I run?")
+    passage = render.find_passage(answer.citations[0], answer.contexts)
+    assert passage is not None and passage.source == NEWER
+    raw = (REPO / "corpus" / NEWER).read_text(encoding="utf-8")
+    c = answer.citations[0]
+    assert raw[c.start : c.end] == c.quote == SITTING
+    html = render.render_source(c, answer.contexts, "a0")
+    assert f"<mark>{render.esc(SITTING)}</mark>" in html
+    assert "newer edition" in html and "Understanding Proximal Hamstring Tendinopathy" in html
+
+
+def test_citation_without_context_shows_just_the_quote():
+    cit = Citation(1, "a.txt", "A", "old", "Rest a day.", 5, 16)
+    html = render.render_source(cit, [], "z")
+    assert '<blockquote class="pht-passage"><mark>Rest a day.</mark></blockquote>' in html
+
+
+def test_context_whose_text_does_not_match_is_not_used():
+    cit = Citation(1, "a.txt", "A", "old", "Rest a day.", 5, 16)
+    wrong = Passage("p", "a.txt", 0, 30, "x" * 30, 1.0, "content", "", "A", "old", 1)
+    assert render.find_passage(cit, [wrong]) is None
+
+
+def test_red_flag_gets_an_alert_box_and_notices_an_info_box():
+    fake = FakeAnswerService()
+    red = render.render_answer(fake.ask("numb leg at night"), "a0")
+    assert 'class="pht-alert" role="alert"' in red and "red flags" in red
+    ok = render.render_answer(fake.ask("Can I run?"), "a1")
+    assert 'class="pht-info" role="note"' in ok and "pht-alert" not in ok
+    out = render.render_answer(fake.ask("pizza?"), "a2")
+    assert "Outside what the articles cover" in out and "pht-sources" not in out
+
+
+def test_sponsorship_citations_are_labelled():
+    cit = Citation(1, "a.txt", "A", "old", "Use code X.", 0, 11, kind="sponsorship")
+    assert "paid promotion" in render.render_source(cit, [], "a")
+
+
+def test_passage_window_trims_long_context_at_words():
+    text = "word " * 200 + "QUOTE" + " tail" * 200
+    before, quote, after = render.passage_window(text, 1000, 1005, radius=50)
+    assert quote == "QUOTE"
+    assert before.startswith("…") and len(before) <= 51 and after.endswith("…")
+
+
+def test_markdown_export_lists_sources():
+    answer = FakeAnswerService().ask("Can I run?")
+    md = export.answers_markdown([("faq-1", answer)])
+    assert md.startswith("# Frequent questions")
+    assert "[1] Understanding Proximal Hamstring Tendinopathy with Running (newer edition)" in md
+    assert f"characters {answer.citations[0].start}–{answer.citations[0].end}" in md
+
+
+def test_citation_csv_has_one_row_per_citation():
+    fake = FakeAnswerService()
+    items = [("a", fake.ask("Can I run?")), ("b", fake.ask("pizza?"))]
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(export.CITATION_COLUMNS,
+                                                         export.citation_rows(items)))))  # fmt: skip
+    assert [(r["id"], r["marker"]) for r in rows] == [("a", "1"), ("a", "2"), ("b", "")]
+    assert rows[0]["quote"] == SITTING and rows[0]["source"] == NEWER
+    assert int(rows[0]["end"]) - int(rows[0]["start"]) == len(SITTING)
+
+
+def test_batch_row_keeps_citations_as_json():
+    row = export.batch_row("q1", "Can I run?", FakeAnswerService().ask("Can I run?"))
+    assert [c["marker"] for c in json.loads(row["citations"])] == [1, 2]
+    failed = export.batch_row("q2", "boom", None, "it failed")
+    assert failed["status"] == "error" and failed["answer"] == "it failed"
+
+
+def test_csv_cells_never_become_formulas():
+    text = export.to_csv(["question"], [{"question": "=cmd|' /C calc'!A0"}, {"question": "@x"}])
+    assert "'=cmd" in text and "'@x" in text
+
+
+def test_parse_txt_and_csv_uploads():
+    assert parse_questions("a.TXT", "é?\r\n\r\n b \n".encode()) == [("q1", "é?"), ("q3", "b")]
+    data = "\ufeffid,question\nx1,Can I run?\n,No id here?\nx3,\n".encode()
+    assert parse_questions("q.csv", data) == [("x1", "Can I run?"), ("q2", "No id here?")]
+    assert parse_questions("q.csv", b'Question\n"Comma, inside?"\n') == [("q1", "Comma, inside?")]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("q.pdf", b"%PDF", "Unsupported file type"),
+        ("q.csv", b"id,text\n1,hello\n", "no 'question' column"),
+        ("q.txt", b"\n\n  \n", "No questions found"),
+        ("q.txt", b"\xff\xfe\x00bad", "not UTF-8"),
+        ("q.csv", b"question\n", "No questions found"),
+        ("q.txt", ("q\n" * (MAX_BATCH_QUESTIONS + 1)).encode(), "the limit is"),
+    ],
+)
+def test_bad_uploads_explain_the_fix(name, data, message):
+    with pytest.raises(PHTError, match=message) as info:
+        parse_questions(name, data)
+    assert info.value.fix
+
+
+def test_shipped_faq_is_valid_and_has_examples():
+    items = load_faq(REPO / "corpus")
+    assert 8 <= len(items) <= 15
+    assert len({i.id for i in items}) == len(items)
+    assert any(i.example for i in items)
+
+
+def test_faq_errors_name_the_problem(tmp_path):
+    with pytest.raises(ConfigError, match="no 'questions' list"):
+        parse_faq({"q": []})
+    with pytest.raises(ConfigError, match="Duplicate id"):
+        parse_faq({"questions": [{"id": "a", "question": "x"}, {"id": "a", "question": "y"}]})
+    assert load_faq(tmp_path) == []
+    (tmp_path / "faq.yaml").write_text("questions: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="YAML"):
+        load_faq(tmp_path)
