@@ -110,7 +110,9 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(
+            self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        )
 
     def fingerprint(self) -> str:
         return model_fingerprint(self._path, self.dimension, self.max_tokens)

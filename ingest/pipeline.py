@@ -136,6 +136,7 @@ def ingest(
     if compatible and not rebuild and new_ids == old_ids:
         summary.skipped = total
         summary.collection = str(store.active_build())
+        store.drop_stale(keep=summary.collection)  # leftovers of an interrupted run
         summary.seconds = time.perf_counter() - t0
         return summary
 

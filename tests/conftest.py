@@ -85,3 +85,26 @@ def real_embedder():  # type: ignore[no-untyped-def]
     from ingest.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+def make_settings(tmp: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """Settings for a test: corpus and state in ``tmp`` unless overridden; no .env is read."""
+    from assistant.settings import Settings
+
+    values: dict[str, object] = {
+        "corpus_dir": CORPUS,
+        "data_dir": tmp / "data",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):  # type: ignore[no-untyped-def]
+    """The shipped corpus ingested once per session with the real model; returns its Settings."""
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("real-index"))
+    ingest(settings, real_embedder)
+    return settings
