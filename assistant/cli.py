@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: PHT_INDEX_DIR or .pht/index)")
     p.set_defaults(func=cmd_ingest)
 
+    from assistant import ask_cli
+
+    ask_cli.register(sub)
     return parser
 
 

@@ -1,0 +1,146 @@
+"""``pht ask`` and ``pht chat``: the question-answering commands and their output formats.
+
+``pht ask "Q"`` prints a readable answer with its sources (streamed as it is
+produced); ``--json`` prints the one-object JSON contract; ``--batch FILE``
+answers a JSONL file line by line (one JSON object per input line, in order, the
+model loaded once; a bad line yields an ``invalid_input`` object and the batch
+goes on). ``pht chat`` is an interactive terminal chat with history. The
+formatting functions are pure; the commands do the IO.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from assistant.models import Answer, AnswerService, Turn
+from assistant.settings import Settings
+from assistant.validate import InvalidLine, parse_batch_line
+
+
+def format_sources(answer: Answer) -> str:
+    """The human-readable tail of an answer: notices, then numbered verbatim sources."""
+    lines: list[str] = []
+    for n in answer.notices:
+        lines.append(f"! {n}")
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            tag = " (paid promotion)" if c.kind == "sponsorship" else ""
+            lines.append(f"  [{c.marker}] {c.title} ({c.edition}){tag}, {c.source}:{c.start}-{c.end}")
+            lines.append(f'      "{" ".join(c.quote.split())}"')
+    return "\n".join(lines)
+
+
+def invalid_line_json(bad: InvalidLine, item_id: str | None = None) -> dict[str, object]:
+    return {
+        "id": item_id or f"line-{bad.lineno}", "question": "", "status": "invalid_input",
+        "answer": bad.message, "citations": [], "contexts": [], "notices": [],
+        "backend": "none", "timings_ms": {"total": 0.0},
+    }
+
+
+def stream_to(out: TextIO, events: Iterator[str | Answer]) -> Answer:
+    """Print text deltas as they arrive; return the final Answer."""
+    final: Answer | None = None
+    for item in events:
+        if isinstance(item, Answer):
+            final = item
+        else:
+            out.write(item)
+            out.flush()
+    assert final is not None
+    return final
+
+
+def run_batch(service: AnswerService, lines: Sequence[str], out: TextIO) -> int:
+    """Answer each JSONL line; returns how many lines were invalid."""
+    bad = 0
+    for lineno, line in enumerate(lines, start=1):
+        item = parse_batch_line(line, lineno)
+        if isinstance(item, InvalidLine):
+            if item.code == "empty_line":
+                continue
+            bad += 1
+            out.write(json.dumps(invalid_line_json(item)) + "\n")
+            continue
+        answer = service.ask(item.question, item.history)
+        out.write(json.dumps({"id": item.id, **answer.to_json()}) + "\n")
+        out.flush()
+    return bad
+
+
+def _service(args: argparse.Namespace) -> AnswerService:
+    from assistant.service import build_assistant
+
+    settings = Settings()
+    return build_assistant(settings, backend=getattr(args, "backend", None))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.batch:
+        try:
+            with open(args.batch, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"pht: cannot read batch file {args.batch}: {exc}", file=sys.stderr)
+            return 2
+        run_batch(_service(args), lines, sys.stdout)
+        return 0
+    if args.question is None:
+        print("pht ask: give a QUESTION or --batch FILE.jsonl", file=sys.stderr)
+        return 2
+    service = _service(args)
+    if args.json:
+        print(json.dumps(service.ask(args.question).to_json(), ensure_ascii=False))
+        return 0
+    answer = stream_to(sys.stdout, _final_rendering(service.stream(args.question)))
+    print("\n" + format_sources(answer))
+    return 0
+
+
+def _final_rendering(events: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    """Stream deltas; when the verified answer differs from what was streamed, print it again."""
+    shown = ""
+    for item in events:
+        if isinstance(item, Answer):
+            if " ".join(shown.split()) != " ".join(item.answer.split()):
+                yield "\n--- verified answer ---\n" + item.answer + "\n"
+            yield item
+        else:
+            shown += item
+            yield item
+
+
+def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    service = _service(args)
+    history: list[Turn] = []
+    out.write("PHT assistant: ask about proximal hamstring tendinopathy. Empty line or Ctrl-D quits.\n")
+    while True:
+        out.write("\nyou> ")
+        out.flush()
+        line = stdin.readline()
+        if not line or not line.strip():
+            out.write("\n")
+            return 0
+        question = line.rstrip("\n")
+        out.write("pht> ")
+        answer = stream_to(out, _final_rendering(service.stream(question, history)))
+        out.write("\n" + format_sources(answer) + "\n")
+        history += [Turn("user", question), Turn("assistant", answer.answer)]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ask", help="answer one question (or a JSONL batch) with citations")
+    p.add_argument("question", nargs="?", help="the question, in quotes")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the stable contract)")
+    p.add_argument("--batch", metavar="FILE.jsonl", help='lines {"id", "question", "history"}')
+    p.add_argument("--backend", choices=["extractive", "llm", "auto"], default=None,
+                   help="answerer (default: PHT_BACKEND, else extractive)")
+    p.set_defaults(func=cmd_ask)
+    c = sub.add_parser("chat", help="interactive terminal chat with history")
+    c.add_argument("--backend", choices=["extractive", "llm", "auto"], default=None)
+    c.set_defaults(func=lambda a: cmd_chat(a))

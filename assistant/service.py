@@ -1,0 +1,300 @@
+"""The assistant: gates -> retrieval -> answerer -> notices, one ``Answer`` per question.
+
+``Assistant`` implements ``AnswerService`` (``ask`` and ``stream``). Order per
+question: input validation and red flags (``assistant.gates``) before anything
+else; the follow-up rewrite; the scope gate (calibrated, fed by the best dense
+similarity); then a promotion reply, or the extractive answer (or the LLM one,
+falling back to extractive with a notice on any failure); last the notices:
+edition conflicts (citing the newer passage), not-a-diagnosis, disclaimer.
+``build_assistant(settings)`` wires the real parts. It does no rendering.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import LLMError
+from assistant.extractive import Candidate, compose_answer, relevance, select
+from assistant.gate_data import load_data
+from assistant.gates import check_question
+from assistant.models import Answer, Citation, Passage, Turn
+from assistant.notes import EditorialNote, load_notes, touched
+from assistant.retrieval import Retriever
+from assistant.scope import ScopeGate, load_calibration
+from assistant.settings import Settings
+from ingest.embed import Embedder
+
+
+@dataclass
+class Draft:
+    """An answer being assembled (mutable), turned into an ``Answer`` at the end."""
+
+    status: str = "answered"
+    parts: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Passage] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    backend: str = "extractive"
+    prompt: dict[str, str] = field(default_factory=dict)
+
+
+class Assistant:
+    """Answers questions about PHT from the index, with citations and safety gates."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder, retriever: Retriever, *,
+        notes: Sequence[EditorialNote] = (), scope: ScopeGate | None = None,
+        llm: Any | None = None,
+    ):
+        self.settings = settings
+        self.embedder = embedder
+        self.retriever = retriever
+        self.notes = list(notes)
+        self.scope = scope
+        self.llm = llm
+        self.texts = load_data("answer_texts.yaml")
+        self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
+
+    # --- public API ---------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        final: Answer | None = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        gate = check_question(question, history, max_chars=self.settings.max_question_chars)
+        if gate.status == "invalid_input":
+            yield self._finish(question, Draft("invalid_input", [gate.message]), t0, timings, "")
+            return
+        query = gate.query or question
+        t = time.perf_counter()
+        vec = self.retriever.embed_query(self.retriever.lexical.repaired_query(query) or query)
+        timings["embed"] = _ms(t)
+        draft = Draft()
+        draft.notices.extend(gate.notices)
+        if gate.status == "red_flag":
+            draft.status = "red_flag"
+            draft.parts.append(gate.message)
+            draft.notices.insert(0, gate.message)
+        elif gate.status == "out_of_scope" or not self._in_scope(query, vec):
+            draft.status = "out_of_scope"
+            draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
+            draft.notices = []
+            yield self._finish(question, draft, t0, timings, query)
+            return
+        if "promotion" in gate.intents:
+            self._promotion(query, draft)
+        t = time.perf_counter()
+        passages = self.retriever.search(query, k=self.settings.top_k, vector=vec)
+        timings["retrieve"] = _ms(t)
+        draft.contexts = passages
+        if self.llm is not None and draft.status == "answered" and "promotion" not in gate.intents:
+            yield from self._llm_or_fallback(question, history, query, vec, gate, draft)
+        else:
+            t = time.perf_counter()
+            self._extractive(query, vec, passages, draft, gate.intents)
+            timings["compose"] = _ms(t)
+            for part in draft.parts:
+                yield part + "\n\n"
+        self._edition_notes(query, draft)
+        if "diagnosis" in gate.intents:
+            self._cite_evaluation_advice(draft)
+        yield self._finish(question, draft, t0, timings, query)
+
+    # --- steps ----------------------------------------------------------------
+    def _in_scope(self, query: str, vec: np.ndarray) -> bool:
+        if self.scope is None:
+            return True
+        return self.scope.decide(query, self.retriever.max_similarity(vec)).in_scope
+
+    def _extractive(
+        self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
+        intents: frozenset[str],
+    ) -> None:
+        cands = self.candidates(passages)
+        qterms = self.retriever.lexical.query_terms(query)
+        scores = relevance(cands, vec, qterms)
+        picked = select(
+            cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents
+        )
+        if not picked:
+            draft.parts.append(self.texts["nothing_found"])
+            return
+        lead = self.texts["lead_red_flag"] if draft.status == "red_flag" else self.texts["lead"]
+        text, cites = compose_answer(picked, lead=lead, first_marker=len(draft.citations) + 1)
+        draft.parts.append(text)
+        draft.citations.extend(cites)
+
+    def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
+        """Content sentences of the passages, with their precomputed embeddings."""
+        table = self.retriever.sentences
+        out = []
+        for rank, p in enumerate(passages):
+            for order, span in enumerate(p.sentences):
+                if span.kind != "content":
+                    continue
+                out.append(
+                    Candidate(span, p, rank, order, table.vector(span.id),
+                              str(table.meta[span.id]["dup_key"]))
+                )
+        return out
+
+    def _promotion(self, query: str, draft: Draft) -> None:
+        promos = self.retriever.promotions(query, k=1)
+        marker = len(draft.citations) + 1
+        if not promos:
+            draft.parts.append(self.texts["promotion_absent"])
+            return
+        p = promos[0]
+        span = next((s for s in p.sentences if s.kind == "sponsorship"), None)
+        if span is None:
+            return
+        draft.citations.append(
+            Citation(marker, p.source, p.title, p.edition, span.text, span.start, span.end,
+                     kind="sponsorship", section=p.section)
+        )
+        draft.parts.append(self.texts["promotion"].format(marker=marker))
+        draft.contexts = [*draft.contexts, p]
+
+    def _edition_notes(self, query: str, draft: Draft) -> None:
+        quoted = " ".join(c.quote for c in draft.citations)
+        for note in touched(self.notes, query, quoted):
+            span = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if span is None:
+                draft.notices.append(note.note)
+                continue
+            passage, quote = span
+            existing = next(
+                (c for c in draft.citations if (c.source, c.start) == (passage.source, quote.start)),
+                None,
+            )
+            if existing is None:
+                existing = Citation(
+                    len(draft.citations) + 1, passage.source, passage.title, passage.edition,
+                    quote.text, quote.start, quote.end, section=passage.section,
+                )
+                draft.citations.append(existing)
+                if all(c.id != passage.id for c in draft.contexts):
+                    draft.contexts = [*draft.contexts, replace(passage, score=0.0)]
+            draft.notices.append(f"{note.note} [{existing.marker}]")
+
+    def _anchor_span(self, source: str, anchor: str) -> tuple[Passage, Any] | None:
+        for p in self.retriever.passages.values():
+            if p.source != source:
+                continue
+            at = p.text.find(anchor)
+            if at < 0:
+                continue
+            pos = p.start + at
+            for s in p.sentences:
+                if s.start <= pos < s.end:
+                    return p, s
+        return None
+
+    def _cite_evaluation_advice(self, draft: Draft) -> None:
+        """Back the not-a-diagnosis notice with the articles' own advice to get evaluated."""
+        hit = self._anchor_span(*self._evaluation_anchor())
+        if hit is None:
+            return
+        passage, quote = hit
+        if any(c.start == quote.start and c.source == passage.source for c in draft.citations):
+            return
+        marker = len(draft.citations) + 1
+        draft.citations.append(
+            Citation(marker, passage.source, passage.title, passage.edition, quote.text,
+                     quote.start, quote.end, section=passage.section)
+        )
+        draft.notices.append(self.texts["evaluation"].format(marker=marker))
+
+    def _evaluation_anchor(self) -> tuple[str, str]:
+        a = self.texts["evaluation_anchor"]
+        return str(a["source"]), str(a["anchor"])
+
+    def _llm_or_fallback(
+        self, question: str, history: Sequence[Turn], query: str, vec: np.ndarray,
+        gate: Any, draft: Draft,
+    ) -> Iterator[str | Answer]:
+        try:
+            result: Answer | None = None
+            for item in self.llm.stream(
+                question, history, lambda q: self.retriever.search(q, k=self.settings.top_k),
+                list(draft.notices),
+            ):
+                if isinstance(item, Answer):
+                    result = item
+                else:
+                    yield item
+            if result is None:
+                raise LLMError("The language model returned no answer.")
+            draft.parts = [result.answer]
+            draft.citations = list(result.citations)
+            draft.contexts = list(result.contexts) or draft.contexts
+            draft.notices = _merge(draft.notices, result.notices)
+            draft.prompt = dict(result.prompt)
+            draft.backend = result.backend
+        except LLMError as err:
+            draft.notices.append(self.texts["llm_fallback"].format(reason=err.message))
+            self._extractive(query, vec, draft.contexts, draft, gate.intents)
+            yield "\n\n".join(draft.parts)
+
+    def _finish(
+        self, question: str, draft: Draft, t0: float, timings: dict[str, float], query: str
+    ) -> Answer:
+        notices = list(draft.notices)
+        if draft.status in ("answered", "red_flag"):
+            notices.append(self.texts["disclaimer"])
+        timings["total"] = _ms(t0)
+        return Answer(
+            question=question, status=draft.status,  # type: ignore[arg-type]
+            answer="\n\n".join(p for p in draft.parts if p).strip(),
+            citations=draft.citations, contexts=draft.contexts, notices=_merge([], notices),
+            backend=draft.backend, prompt=draft.prompt, timings_ms=timings, standalone_question=query,
+        )
+
+
+def _merge(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for n in [*a, *b]:
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def _ms(t: float) -> float:
+    return (time.perf_counter() - t) * 1000.0
+
+
+def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
+                    backend: str | None = None) -> Assistant:
+    """Load the model and the index (checking its fingerprint) and wire the parts."""
+    from ingest.embed import SentenceTransformerEmbedder
+    from ingest.pipeline import fingerprint_of
+    from ingest.store import IndexStore, make_client
+
+    embedder = embedder or SentenceTransformerEmbedder(
+        settings.embedding_model, device=settings.embedding_device,
+        batch_size=settings.embedding_batch_size,
+    )
+    store = IndexStore(make_client(settings), settings.collection_prefix)
+    store.check_compatible(fingerprint_of(embedder))
+    retriever = Retriever(store, embedder, candidates=settings.candidates, rrf_k=settings.rrf_k)
+    scope = ScopeGate(calibration=load_calibration(), embedder=embedder.fingerprint())
+    llm = None
+    chosen = backend or settings.backend
+    if chosen in ("llm", "auto"):
+        from assistant.llm.setup import llm_answerer
+
+        llm = llm_answerer(settings, embedder, required=chosen == "llm")
+    return Assistant(settings, embedder, retriever, notes=load_notes(settings.corpus_dir),
+                     scope=scope, llm=llm)
+
