@@ -1,0 +1,246 @@
+"""Red-flag gate: does the user report a symptom that means "stop running, get evaluated"?
+
+Deterministic and data-driven (``assistant/data/red_flags.yaml``; texts in
+``escalation.yaml``). It checks the article's own list (fracture, bone stress injury,
+nerve pain, pain greater than 5/10 with running) plus urgent signs (a sudden pop with
+bruising or trouble walking, loss of bladder/bowel control, not being able to bear
+weight, swelling after a fall, night/rest pain with fever or weight loss). Policy: a
+flag fires on a *report or suspicion*; a question *about* red flags ("what are the red
+flags?") is answered normally, negated mentions ("no numbness") and past ones ("a stress
+fracture years ago") do not fire, and pain numbers are parsed ("6/10", "7 out of 10",
+"a 8", "pain is 9"). It reads only the current message, not the history, and does not
+decide what the rest of the answer says (the service does).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, cast
+
+from assistant.gate_data import load_data
+from ingest.text import normalize
+
+Severity = Literal["urgent", "see_clinician"]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A red flag found in a question; ``message`` opens the answer."""
+
+    flag: str
+    severity: Severity
+    message: str
+    evidence: str  # the (normalised) words that triggered it
+
+
+@dataclass(frozen=True)
+class _Rule:
+    groups: tuple[tuple[re.Pattern[str], ...], ...]  # every group must match (any pattern)
+    needs_report: bool
+    resolvable: bool
+
+
+@dataclass(frozen=True)
+class _Flag:
+    id: str
+    severity: Severity
+    rules: tuple[_Rule, ...]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class RedFlagRules:
+    """Compiled rules from the YAML data; ``detect`` is pure."""
+
+    def __init__(self, data: Mapping[str, Any], messages: Mapping[str, Any]):
+        neg = data["negation"]
+        self.window = int(neg["window"])
+        self.post_window = int(neg["post_window"])
+        self.cues, self.pseudo = _rx(neg["cues"]), _rx(neg["pseudo"])
+        self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
+        self.resolved = _rx(data["resolved"])
+        self.clause_split = _rx(data["clause_split"])
+        self.report = tuple(_rx(p) for p in data["report_markers"])
+        self.about = tuple(_rx(p) for p in data["about_patterns"])
+        self.flags = tuple(
+            _Flag(
+                id=str(f["id"]),
+                severity=cast(Severity, f["severity"]),
+                rules=tuple(
+                    _Rule(
+                        groups=tuple(tuple(_rx(p) for p in g) for g in r["all"]),
+                        needs_report=bool(r.get("needs_report", False)),
+                        resolvable=bool(r.get("resolvable", False)),
+                    )
+                    for r in f["rules"]
+                ),
+            )
+            for f in data["flags"]
+        )
+        pain = data["pain_scale"]
+        self.pain = pain
+        self.pain_strong = tuple(_rx(p) for p in pain["strong"])
+        self.pain_weak = tuple(_rx(p) for p in pain["weak"])
+        self.pain_words, self.units = _rx(pain["pain_words"]), _rx(pain["units"])
+        self.lower_bound, self.upper_bound = _rx(pain["lower_bound"]), _rx(pain["upper_bound"])
+        self.sitting, self.running = _rx(pain["sitting_words"]), _rx(pain["running_words"])
+        self.hypothetical = _rx(pain["hypothetical"])
+        self.pain_clause_split = _rx(pain["clause_split"])
+        words = {str(k): str(v) for k, v in pain["number_words"].items()}
+        self.number_words = words
+        self.number_rx = _rx(r"\b(" + "|".join(words) + r")\b")
+        self.reasons: Mapping[str, str] = messages["reason"]
+        self.actions: Mapping[str, str] = messages["action"]
+        for fid in [f.id for f in self.flags] + [pain["id"]]:
+            if fid not in self.reasons:
+                raise KeyError(f"escalation.yaml has no red_flag.reason for {fid!r}")
+
+    # --- text helpers ---------------------------------------------------------------
+    def prepare(self, question: str) -> str:
+        """Lower-case, plain typography, number words as digits.
+
+        >>> default_rules().prepare("Pain is SEVEN out of ten\\u2019")
+        "pain is 7 out of 10'"
+        """
+        text = normalize(question, lower=True)
+        return self.number_rx.sub(lambda m: self.number_words[m.group(1)], text)
+
+    def _clause(self, text: str, pos: int, split: re.Pattern[str] | None = None) -> tuple[int, int]:
+        start, end = 0, len(text)
+        for m in (split or self.clause_split).finditer(text):
+            if m.end() <= pos:
+                start = m.end()
+            elif m.start() >= pos:
+                end = m.start()
+                break
+        return start, end
+
+    def _negated(self, text: str, start: int, end: int) -> bool:
+        c0, c1 = self._clause(text, start)
+        before = text[c0:start]
+        cut = [m.end() for m in self.terminators.finditer(before)]
+        before = self.pseudo.sub(" _ ", before[cut[-1] :] if cut else before)
+        if self.cues.search(" ".join(before.split()[-self.window :])):
+            return True
+        after = " ".join(text[end:c1].split()[: self.post_window])
+        return bool(self.post_cues.search(after))
+
+    def _is_past(self, text: str, pos: int) -> bool:
+        c0, c1 = self._clause(text, pos)
+        return bool(self.resolved.search(text[c0:c1]))
+
+    def _first_live(self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool) -> str:
+        for rx in group:
+            for m in rx.finditer(text):
+                if self._negated(text, m.start(), m.end()):
+                    continue
+                if resolvable and self._is_past(text, m.start()):
+                    continue
+                return m.group(0)
+        return ""
+
+    # --- pain numbers ---------------------------------------------------------------
+    def pain_over_threshold(self, text: str, reported: bool) -> str:
+        """The words reporting pain above the threshold in prepared ``text``, or "".
+
+        >>> r = default_rules()
+        >>> [r.pain_over_threshold(r.prepare(q), True) for q in ("it's 6/10", "is 2/10 ok?")]
+        ['6/10', '']
+        """
+        patterns = list(self.pain_strong)
+        if self.pain_words.search(text):
+            patterns += self.pain_weak
+        for rx in patterns:
+            for m in rx.finditer(text):
+                if rx in self.pain_weak and self.units.match(text, m.end()):
+                    continue
+                values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
+                if not values or max(values) > 10:
+                    continue
+                value = max(values)
+                prefix = text[max(0, m.start("n") - 25) : m.start("n")]
+                comparator = bool(self.lower_bound.search(prefix))
+                if comparator:
+                    value += 0.5
+                elif self.upper_bound.search(prefix):
+                    value -= 0.5
+                if value <= float(self.pain["threshold"]):
+                    continue
+                c0, _ = self._clause(text, m.start())
+                hypothetical = self.hypothetical.search(text[c0 : m.start()])
+                strict = bool(self.pain.get("comparator_needs_report", True))
+                if comparator and strict and (not reported or hypothetical):
+                    continue
+                if self._negated(text, m.start(), m.end()):
+                    continue
+                s0, s1 = self._clause(text, m.start(), self.pain_clause_split)
+                clause = text[s0:s1]
+                sitting_only = self.sitting.search(clause) and not self.running.search(clause)
+                if sitting_only and value < float(self.pain["sitting_exempt_below"]):
+                    continue
+                return m.group(0).strip()
+        return ""
+
+    # --- the gate -------------------------------------------------------------------
+    def _make(self, fid: str, severity: Severity, evidence: str) -> RedFlag:
+        message = f"{self.reasons[fid].strip()} {self.actions[severity].strip()}"
+        return RedFlag(flag=fid, severity=severity, message=message, evidence=evidence)
+
+    def detect(self, question: str) -> list[RedFlag]:
+        """Every red flag the question reports, most severe first (YAML order, pain last)."""
+        text = self.prepare(question)
+        reported = any(rx.search(text) for rx in self.report)
+        if not reported and any(rx.search(text) for rx in self.about):
+            return []  # a question ABOUT red flags, answered normally
+        found: list[RedFlag] = []
+        for flag in self.flags:
+            for rule in flag.rules:
+                if rule.needs_report and not reported:
+                    continue
+                hits = [self._first_live(text, g, rule.resolvable) for g in rule.groups]
+                if all(hits):
+                    found.append(self._make(flag.id, flag.severity, " … ".join(hits)))
+                    break
+        evidence = self.pain_over_threshold(text, reported)
+        if evidence:
+            found.append(self._make(self.pain["id"], self.pain["severity"], evidence))
+        order = {"urgent": 0, "see_clinician": 1}
+        return sorted(found, key=lambda f: order[f.severity])
+
+
+def _opt(m: re.Match[str], name: str) -> str | None:
+    return m.groupdict().get(name)
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> RedFlagRules:
+    """Rules from the packaged ``red_flags.yaml`` and ``escalation.yaml`` (cached)."""
+    return RedFlagRules(load_data("red_flags.yaml"), load_data("escalation.yaml")["red_flag"])
+
+
+def detect_red_flags(question: str, rules: RedFlagRules | None = None) -> list[RedFlag]:
+    """All red flags in ``question``, most severe first.
+
+    >>> [f.flag for f in detect_red_flags("I felt a pop and now there's a huge bruise")]
+    ['tendon_tear', 'sudden_pop']
+    """
+    return (rules or default_rules()).detect(question)
+
+
+def check_red_flag(question: str, rules: RedFlagRules | None = None) -> RedFlag | None:
+    """The red flag that opens the answer, or ``None``.
+
+    >>> check_red_flag("Pain is 7 out of 10 when I run").flag
+    'pain_over_5'
+    >>> check_red_flag("What are the red flags for not running?") is None
+    True
+    >>> check_red_flag("No numbness, just achy after long runs") is None
+    True
+    """
+    found = detect_red_flags(question, rules)
+    return found[0] if found else None
