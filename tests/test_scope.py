@@ -1,0 +1,200 @@
+"""Scope gate: lexicon features, calibration rule, evaluation, persistence, fail-open.
+
+The similarity feature comes from ``FakeEmbedder`` over paragraphs of the real corpus,
+computed here the way the service computes it (best cosine to the content chunks).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.scope import (
+    ScopeCalibration,
+    ScopeFeatures,
+    ScopeGate,
+    ScopeWeights,
+    calibrate,
+    evaluate,
+    load_calibration,
+    save_calibration,
+)
+from tests.conftest import CORPUS
+from tests.fakes import FakeEmbedder
+
+IN_SCOPE = [
+    "What is proximal hamstring tendinopathy?",
+    "Why does my butt hurt when I sit after running?",
+    "Can I keep running with high hamstring pain?",
+    "Should I stretch my hamstrings if they hurt?",
+    "How long does sitting pain take to go away?",
+    "Do injections help PHT?",
+    "What exercises strengthen the hamstring tendon?",
+    "Is foam rolling good for hamstring tendonitis?",
+    "When can I add hills and speed work back?",
+    "What causes pain at the sit bone in runners?",
+    "Are eccentric exercises good for tendons?",
+    "How much pain is ok during nordic curls?",
+    "Why do my glutes matter for hamstring pain?",
+    "What does PHT feel like?",
+    "Is dry needling worth it for hamstring tendinopathy?",
+    "Can sitting on hard chairs make my hamstring worse?",
+]
+OUT_OF_SCOPE = [
+    "What running shoes have the best heel drop?",
+    "Can you give me a marathon training plan?",
+    "How do I treat plantar fasciitis?",
+    "What is the best diet for weight loss?",
+    "How long is recovery after a knee replacement?",
+    "How do I fix IT band syndrome?",
+    "What pace should I run my half marathon?",
+    "How do I run in heat and humidity?",
+    "What is the capital of France?",
+    "Write me a poem about cats",
+    "How do I treat a sprained ankle?",
+    "Is creatine safe for teenagers?",
+    "What's the weather tomorrow?",
+    "How do I fix my Python code?",
+    "Best exercises for shoulder pain?",
+    "Can you recommend achilles tendon exercises?",
+]
+
+
+@pytest.fixture(scope="module")
+def max_sim():  # type: ignore[no-untyped-def]
+    embedder = FakeEmbedder()
+    paragraphs = [
+        p
+        for f in sorted(CORPUS.glob("*.txt"))
+        for p in re.split(r"\n\s*\n", f.read_text("utf-8"))
+        if len(p) > 250
+    ]
+    chunks = embedder.embed(paragraphs)
+
+    def sim(question: str) -> float:
+        return float(np.max(chunks @ embedder.embed([question])[0]))
+
+    return sim
+
+
+@pytest.fixture(scope="module")
+def splits(max_sim):  # type: ignore[no-untyped-def]
+    gate = ScopeGate()
+    rows = [(gate.features(q, max_sim(q)), True) for q in IN_SCOPE]
+    rows += [(gate.features(q, max_sim(q)), False) for q in OUT_OF_SCOPE]
+    return rows[0::2], rows[1::2]  # calibration split, test split (both classes in each)
+
+
+def test_lexicon_features_count_distinct_terms() -> None:
+    f = ScopeGate().features("Hamstring tendinopathy or plantar fasciitis, which shoes?", 0.3)
+    assert f.max_sim == 0.3 and f.strong == 2 and f.out == 2
+
+
+def test_out_of_domain_terms_lower_the_score() -> None:
+    w = ScopeGate().weights
+    base = ScopeFeatures(0.4, strong=1)
+    assert w.score(ScopeFeatures(0.4, strong=1, out=1)) < w.score(base)
+    assert w.score(ScopeFeatures(0.5, strong=1)) > w.score(base)
+
+
+def test_calibrate_then_evaluate_on_held_out_split(splits) -> None:  # type: ignore[no-untyped-def]
+    cal_split, test_split = splits
+    weights = ScopeGate().weights
+    cal = calibrate(cal_split, weights)
+    assert cal.rule.startswith("max recall") and cal.metrics.precision >= 0.95
+    assert evaluate(cal, cal_split) == cal.metrics
+    test = evaluate(cal, test_split)
+    print(f"\nscope (fake embedder): threshold={cal.threshold} cal={cal.metrics} test={test}")
+    assert test.n == len(test_split)
+    assert test.precision >= 0.95 and test.recall >= 0.7
+
+
+def test_rule_prefers_recall_at_precision_then_lower_threshold() -> None:
+    w = ScopeWeights(0.0, 0.0, 0.0, 2)
+    # one in-scope question scores among the out-of-scope ones
+    ex = [
+        (ScopeFeatures(s), inside)
+        for s, inside in [
+            (0.1, False),
+            (0.2, False),
+            (0.25, True),
+            (0.3, False),
+            (0.6, True),
+            (0.7, True),
+        ]
+    ]
+    cal = calibrate(ex, w, min_precision=0.95)
+    assert cal.threshold == 0.225 and cal.metrics.recall == pytest.approx(2 / 3, abs=1e-3)
+    loose = calibrate(ex, w, min_precision=0.7)
+    assert loose.threshold == 0.45 and loose.metrics.recall == 1.0 and loose.metrics.fp == 1
+
+
+def test_max_f1_fallback_when_precision_unreachable() -> None:
+    w = ScopeWeights(0.0, 0.0, 0.0, 2)
+    ex = [
+        (ScopeFeatures(s), inside)
+        for s, inside in [(0.1, True), (0.2, False), (0.3, True), (0.4, False)]
+    ]
+    cal = calibrate(ex, w)
+    assert cal.rule.startswith("max F1") and cal.metrics.f1 > 0
+
+
+def test_calibrate_needs_both_classes() -> None:
+    with pytest.raises(ConfigError):
+        calibrate([(ScopeFeatures(0.5), True)], ScopeWeights(0.1, 0.0, 0.1, 2))
+
+
+def test_decide_uses_calibrated_threshold(max_sim) -> None:  # type: ignore[no-untyped-def]
+    gate = ScopeGate()
+    cal = ScopeCalibration(0.3, _dummy_metrics(), gate.weights, "test", lexicon=gate.lexicon)
+    gate = ScopeGate(calibration=cal)
+    inside = gate.decide(
+        "How long does sitting pain take to go away?",
+        max_sim("How long does sitting pain take to go away?"),
+    )
+    outside = gate.decide(
+        "How do I treat plantar fasciitis?", max_sim("How do I treat plantar fasciitis?")
+    )
+    assert inside.calibrated and inside.in_scope and inside.threshold == 0.3
+    assert outside.calibrated and not outside.in_scope
+
+
+def test_fails_open_without_or_with_stale_calibration() -> None:
+    gate = ScopeGate()
+    d = gate.decide("What is the capital of France?", 0.0)
+    assert d.in_scope and not d.calibrated and "not calibrated" in d.reasons[0]
+    cal = ScopeCalibration(
+        0.3, _dummy_metrics(), gate.weights, "t", embedder="a", lexicon=gate.lexicon
+    )
+    stale = ScopeGate(calibration=cal, embedder="b").decide("What is the capital of France?", 0.0)
+    assert stale.in_scope and not stale.calibrated and "embedder" in stale.reasons[0]
+    other_lexicon = ScopeCalibration(0.3, _dummy_metrics(), gate.weights, "t", lexicon="old")
+    d2 = ScopeGate(calibration=other_lexicon).decide("x", 0.0)
+    assert not d2.calibrated and "lexicon" in d2.reasons[0]
+
+
+def test_save_and_load_round_trip(tmp_path: Path, splits) -> None:  # type: ignore[no-untyped-def]
+    cal = calibrate(splits[0], ScopeGate().weights, embedder="fake-hash-64", lexicon="abc")
+    path = save_calibration(cal, tmp_path / "scope_calibration.yaml")
+    assert path.read_text("utf-8").startswith("# Written by `pht calibrate-scope`")
+    assert load_calibration(path) == cal
+    assert load_calibration(tmp_path / "missing.yaml") is None
+    (tmp_path / "bad.yaml").write_text("threshold: [", "utf-8")
+    with pytest.raises(ConfigError):
+        load_calibration(tmp_path / "bad.yaml")
+
+
+def test_out_of_scope_reply_lists_example_questions() -> None:
+    reply = ScopeGate().reply
+    examples = [line for line in reply.splitlines() if line.startswith("- ")]
+    assert "proximal hamstring tendinopathy" in reply and 3 <= len(examples) <= 4
+
+
+def _dummy_metrics():  # type: ignore[no-untyped-def]
+    from assistant.scope import ScopeMetrics
+
+    return ScopeMetrics(1.0, 1.0, 1.0, 1, 0, 0, 1)
