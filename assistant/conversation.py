@@ -1,0 +1,165 @@
+"""Offline follow-up rewriting: "and how do I fix it?" -> "How do I fix pain when sitting?".
+
+``rewrite_followup`` makes a standalone retrieval query from a follow-up, using the topic
+of the previous user questions (entities such as PHT, sitting pain, a named exercise; YAML
+data in ``assistant/data/followups.yaml``). Rules, in order: an elliptical question ("what
+about hills?") swaps a same-kind entity into the previous question or is appended to it;
+a referring pronoun ("it", "that", "they", "that exercise") is replaced by the topic; a
+short question with no topic of its own gets "with <topic>". Anything else, e.g. "What is
+PHT?", is returned unchanged. Earlier user turns are rewritten first, so topics carry
+through a chain of follow-ups. Pure and deterministic; assistant turns are ignored. It
+does not use an LLM (``prompts/condense.yaml`` is the generative alternative).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from assistant.gate_data import load_data
+from assistant.models import Turn
+from ingest.text import normalize
+
+_I = re.IGNORECASE
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    kind: str
+    phrase: str
+    patterns: tuple[re.Pattern[str], ...]
+    anchors: bool = True
+
+    def find(self, text: str) -> re.Match[str] | None:
+        hits = [m for rx in self.patterns if (m := rx.search(text))]
+        return min(hits, key=lambda m: m.start()) if hits else None
+
+
+@dataclass(frozen=True)
+class _State:
+    """The last standalone question that had a topic, and its entities (priority order)."""
+
+    question: str
+    entities: tuple[Entity, ...]
+
+
+class FollowupRules:
+    """Compiled follow-up data; ``rewrite`` is pure."""
+
+    def __init__(self, data: Mapping[str, Any]):
+        self.turns = int(data["history_user_turns"])
+        self.short = int(data["short_words"])
+        self.openers = re.compile(data["openers"], _I)
+        self.pronouns = re.compile(data["pronouns"], _I)
+        self.determiners = re.compile(data["determiner_phrases"], _I)
+        self.non_referring = tuple(re.compile(p, _I) for p in data["non_referring"])
+        self.elliptical = tuple(re.compile(p, _I) for p in data["elliptical"])
+        self.plural = re.compile(data["plural_pronouns"], _I)
+        self.plural_kinds = frozenset(data["plural_kinds"])
+        self.question_words = re.compile(data["question_words"], _I)
+        self.templates: Mapping[str, str] = data["templates"]
+        self.entities = tuple(
+            Entity(
+                id=str(e["id"]),
+                kind=str(e["kind"]),
+                phrase=str(e["phrase"]),
+                patterns=tuple(re.compile(p, _I) for p in e["patterns"]),
+                anchors=bool(e.get("anchors", True)),
+            )
+            for e in data["entities"]
+        )
+
+    def entities_in(self, text: str) -> tuple[Entity, ...]:
+        return tuple(e for e in self.entities if e.find(text))
+
+    def _referring(self, text: str) -> re.Match[str] | None:
+        """The first word/phrase that refers back to the topic, if any."""
+        masked = text
+        for rx in self.non_referring:
+            masked = rx.sub(lambda m: "_" * len(m.group(0)), masked)
+        hits = [m for rx in (self.determiners, self.pronouns) if (m := rx.search(masked))]
+        return min(hits, key=lambda m: (m.start(), -m.end())) if hits else None
+
+    def _rewrite(self, question: str, state: _State | None) -> str:
+        if state is None:
+            return question
+        text = normalize(question)
+        body = self.openers.sub("", text).strip()
+        if not body:
+            return question
+        own = [e for e in self.entities_in(body) if e.anchors]
+        for rx in self.elliptical:
+            m = rx.match(text.strip()) or rx.match(body)
+            if m and len(m.group("x").split()) <= 5:
+                return self._elliptical(m.group("x").strip(), state)
+        ref = self._referring(body)
+        starts = [m.start() for e in own if (m := e.find(body)) is not None]
+        first_own = min(starts, default=len(body))
+        if ref is not None and ref.start() < first_own:
+            candidates = [e for e in state.entities if e not in own]
+            if self.plural.match(ref.group(0)):
+                candidates.sort(key=lambda e: e.kind not in self.plural_kinds)  # stable
+            topic = candidates[0] if candidates else None
+            if topic is None:
+                return question
+            return _sentence(body[: ref.start()] + topic.phrase + body[ref.end() :])
+        if own or len(body.split()) > self.short:
+            return question
+        if not (body.endswith("?") or self.question_words.search(body)):
+            return question
+        q = body.rstrip("?.! ")
+        return _sentence(
+            self.templates["augment"].format(question=q, topic=state.entities[0].phrase)
+        )
+
+    def _elliptical(self, x: str, state: _State) -> str:
+        new = [e for e in self.entities_in(x) if e.anchors]
+        for e_new in new:
+            for e_old in state.entities:
+                m = e_old.find(state.question)
+                if e_old.kind == e_new.kind and e_old != e_new and m is not None:
+                    swapped = state.question[: m.start()] + x + state.question[m.end() :]
+                    return _sentence(swapped)
+        previous = state.question.rstrip("?.! ")
+        return _sentence(self.templates["elliptical"].format(previous=previous, x=x))
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        state: _State | None = None
+        users = [t.content for t in history if t.role == "user"][-self.turns :]
+        for past in users:
+            standalone = self._rewrite(past, state)
+            found = self.entities_in(normalize(standalone))
+            if found:
+                state = _State(normalize(standalone), found)
+        return self._rewrite(question, state)
+
+
+def _sentence(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(("?", ".", "!")) else text + "?"
+
+
+@lru_cache(maxsize=1)
+def default_followup_rules() -> FollowupRules:
+    return FollowupRules(load_data("followups.yaml"))
+
+
+def rewrite_followup(
+    question: str, history: Sequence[Turn], rules: FollowupRules | None = None
+) -> str:
+    """A standalone version of ``question`` given the conversation ``history``.
+
+    >>> h = [Turn("user", "Why does my butt hurt when I sit?"), Turn("assistant", "...")]
+    >>> rewrite_followup("and how do I fix it?", h)
+    'How do I fix pain when sitting?'
+    >>> rewrite_followup("What is PHT?", h)
+    'What is PHT?'
+    >>> rewrite_followup("what about hills?", [Turn("user", "Can I run with PHT?")])
+    'Can I run with PHT — what about hills?'
+    """
+    return (rules or default_followup_rules()).rewrite(question, history)

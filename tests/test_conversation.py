@@ -1,0 +1,175 @@
+"""Offline follow-up rewriting: worked examples, held-out phrasings, properties."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.conversation import default_followup_rules, rewrite_followup
+from assistant.models import Turn
+
+
+def user(text: str) -> Turn:
+    return Turn("user", text)
+
+
+def bot(text: str) -> Turn:
+    return Turn("assistant", text)
+
+
+SITTING = [user("Why does my butt hurt when I sit at work?"), bot("Sitting puts pressure ...")]
+PHT = [user("What is PHT?"), bot("Proximal hamstring tendinopathy is ...")]
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        # the brief's examples
+        ("and how do I fix it?", SITTING, "How do I fix pain when sitting?"),
+        (
+            "what about hills?",
+            [user("Can I run with PHT?")],
+            "Can I run with PHT — what about hills?",
+        ),
+        (
+            "how long does that take?",
+            [user("How do I get rid of sitting pain?")],
+            "How long does pain when sitting take?",
+        ),
+        ("is it bad?", SITTING, "Is pain when sitting bad?"),
+        (
+            "what exercises help with that?",
+            PHT,
+            "What exercises help with proximal hamstring tendinopathy (PHT)?",
+        ),
+        # named exercise, determiner phrase, plural pronoun
+        (
+            "how many reps of that exercise?",
+            [user("Is the fire hydrant exercise good?")],
+            "How many reps of the fire hydrant exercise?",
+        ),
+        (
+            "how often should I do them?",
+            [user("Which exercises help PHT?")],
+            "How often should I do strengthening exercises for PHT?",
+        ),
+        ("are they safe?", [user("Do injections work for PHT?")], "Are injections safe?"),
+        # elliptical swap of a same-kind entity
+        (
+            "what about single leg bridges?",
+            [user("How many reps of nordic curls should I do?")],
+            "How many reps of single leg bridges should I do?",
+        ),
+        (
+            "and speed work?",
+            [user("When can I add hills back?")],
+            "When can I add speed work back?",
+        ),
+        # expletive "it": the question borrows the topic instead
+        (
+            "Is it ok to run?",
+            [user("I think I have PHT")],
+            "Is it ok to run with proximal hamstring tendinopathy (PHT)?",
+        ),
+    ],
+)
+def test_rewrites(question: str, history: list[Turn], expected: str) -> None:
+    assert rewrite_followup(question, history) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        (
+            "So can I still run with it?",
+            [user("my sit bone hurts after runs")],
+            "Can I still run with high hamstring pain at the sit bone?",
+        ),
+        (
+            "why does that happen?",
+            [user("I get pain in my butt after long runs")],
+            "Why does high hamstring pain at the sit bone happen?",
+        ),
+        (
+            "ok, does it work?",
+            [user("I read about dry needling for hamstrings")],
+            "Does dry needling work?",
+        ),
+        (
+            "What about foam rolling?",
+            [user("Does stretching help high hamstring tendinopathy?")],
+            "Does foam rolling help high hamstring tendinopathy?",
+        ),
+        (
+            "how do I do it properly?",
+            [user("Tell me about the single leg RDL")],
+            "How do I do the single leg Romanian deadlift properly?",
+        ),
+        (
+            "Any tips?",
+            [user("I'm dealing with hamstring tendonitis")],
+            "Any tips with proximal hamstring tendinopathy (PHT)?",
+        ),
+    ],
+)
+def test_held_out_phrasings(question: str, history: list[Turn], expected: str) -> None:
+    assert rewrite_followup(question, history) == expected
+
+
+def test_topic_carries_through_a_chain_of_followups() -> None:
+    history = [user("What is PHT?"), bot("..."), user("and how do I fix it?"), bot("...")]
+    assert (
+        rewrite_followup("is it bad?", history) == "Is proximal hamstring tendinopathy (PHT) bad?"
+    )
+
+
+def test_latest_topic_wins() -> None:
+    history = [user("What is PHT?"), bot("..."), user("Does foam rolling help?"), bot("...")]
+    assert rewrite_followup("how often should I do it?", history) == (
+        "How often should I do foam rolling the hamstrings?"
+    )
+
+
+def test_assistant_turns_do_not_supply_topics() -> None:
+    history = [user("hello"), bot("Dry needling and foam rolling are ...")]
+    assert rewrite_followup("is it bad?", history) == "is it bad?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is PHT?",
+        "Can I run with proximal hamstring tendinopathy?",
+        "My hamstring hurts, should I stretch it?",
+        "How should hill running be added back after a hamstring injury?",
+        "thanks!",
+        "Why does my glute feel weak during single leg bridges on the left side only?",
+    ],
+)
+def test_standalone_questions_unchanged(question: str) -> None:
+    assert rewrite_followup(question, SITTING) == question
+    assert rewrite_followup(question, PHT) == question
+
+
+def test_no_history_means_no_rewrite() -> None:
+    assert rewrite_followup("is it bad?", []) == "is it bad?"
+
+
+def test_entities_are_data_driven() -> None:
+    ids = [e.id for e in default_followup_rules().entities]
+    assert {"pht", "sitting_pain", "nordic", "hills"} <= set(ids)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80), st.lists(st.text(max_size=60), max_size=3))
+def test_never_raises_and_empty_history_is_identity(question: str, past: list[str]) -> None:
+    assert rewrite_followup(question, []) == question
+    out = rewrite_followup(question, [user(p) for p in past])
+    assert isinstance(out, str)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=80))
+def test_deterministic(question: str) -> None:
+    assert rewrite_followup(question, SITTING) == rewrite_followup(question, SITTING)
