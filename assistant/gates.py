@@ -1,0 +1,84 @@
+"""The pre-retrieval gates in one call: validation, red flags, intents, injection, follow-ups.
+
+``check_question`` runs, in order: input validation (→ ``invalid_input``), the red-flag
+check on the user's own raw words (→ ``red_flag``, its escalation opens the answer; it wins
+over everything but invalid input), intent detection, injection stripping (nothing left →
+``out_of_scope``), and the offline follow-up rewrite. It returns a ``GateResult`` whose ``query`` is what retrieval and the
+scope gate should see. It leaves out the scope decision, which needs ``max_sim`` from the
+retriever (``assistant.scope.ScopeGate.decide``), and everything after retrieval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.conversation import rewrite_followup
+from assistant.gate_data import load_data
+from assistant.intents import detect_intents, strip_injection
+from assistant.models import Turn
+from assistant.red_flags import RedFlag, check_red_flag
+from assistant.validate import InvalidInput, validate_question
+
+GateStatus = Literal["invalid_input", "red_flag", "out_of_scope"]
+NOTICE_INTENTS = ("diagnosis", "promotion", "injection")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gates decided before retrieval.
+
+    ``status`` is ``None`` when the question goes on to retrieval; otherwise ``message`` is
+    the text the answer starts with (``red_flag``) or consists of (the other two).
+    """
+
+    status: GateStatus | None
+    message: str = ""
+    query: str = ""  # standalone, injection-free query for retrieval and the scope gate
+    intents: frozenset[str] = frozenset()
+    notices: tuple[str, ...] = ()  # diagnosis / promotion / injection notices, in that order
+    red_flag: RedFlag | None = None
+    invalid: InvalidInput | None = None
+
+
+def notices_for(intents: frozenset[str]) -> tuple[str, ...]:
+    """Notice texts (``escalation.yaml``) for the intents that need one.
+
+    >>> notices_for(frozenset({"list"}))
+    ()
+    >>> notices_for(frozenset({"diagnosis"}))[0].startswith("I can't diagnose you")
+    True
+    """
+    texts = load_data("escalation.yaml")["notices"]
+    return tuple(str(texts[i]).strip() for i in NOTICE_INTENTS if i in intents)
+
+
+def check_question(
+    question: str, history: Sequence[Turn] = (), *, max_chars: int = 2000
+) -> GateResult:
+    """Run the pre-retrieval gates on one user message.
+
+    >>> check_question("  ").status
+    'invalid_input'
+    >>> r = check_question("I felt a pop and can barely walk"); r.status, r.red_flag.severity
+    ('red_flag', 'urgent')
+    >>> h = [Turn("user", "Why does my butt hurt when I sit?")]
+    >>> r = check_question("how long does that take?", h); r.status, r.query
+    (None, 'How long does pain when sitting take?')
+    """
+    invalid = validate_question(question, max_chars)
+    if invalid is not None:
+        return GateResult("invalid_input", invalid.message, invalid=invalid)
+    flag = check_red_flag(question)  # on the user's own words, injection or not
+    intents = detect_intents(question)
+    cleaned = strip_injection(question) if "injection" in intents else question
+    query = rewrite_followup(cleaned, history) if cleaned.strip() else ""
+    intents = intents | (detect_intents(query) - {"injection"})
+    notices = notices_for(intents)
+    if flag is not None:
+        return GateResult("red_flag", flag.message, query, intents, notices, red_flag=flag)
+    if not query:
+        reply = str(load_data("scope.yaml")["reply"]).strip()
+        return GateResult("out_of_scope", reply, query, intents, notices)
+    return GateResult(None, "", query, intents, notices)
