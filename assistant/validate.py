@@ -118,9 +118,9 @@ def _parse_history(value: Any, lineno: int) -> tuple[Turn, ...] | InvalidLine:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    kinds |= {int: "a number", float: "a number"}
+    return kinds.get(type(value), "null" if value is None else type(value).__name__)
 
 
 def parse_batch_line(line: str, lineno: int) -> BatchItem | InvalidLine:

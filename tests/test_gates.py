@@ -78,7 +78,7 @@ def test_batch_line_defaults_and_history() -> None:
         ("not json", "not valid JSON"),
         ("[1, 2]", "must be a JSON object, got a list"),
         ('{"id": "a"}', "missing the 'question' key"),
-        ('{"question": 5}', "'question' must be a string"),
+        ('{"question": 5}', "'question' must be a string, got a number"),
         ('{"question": "q", "id": 3}', "'id' must be a non-empty string"),
         ('{"question": "q", "qestion": "typo"}', "unknown key(s) ['qestion']"),
         ('{"question": "q", "history": "x"}', "'history' must be a list"),
