@@ -59,7 +59,10 @@ def test_no_blocks_in_blank_text() -> None:
             ["Keep pain under 3/10 on a 1-10 scale.", "Add 2.5 kg weekly."],
         ),
         # ellipsis: no split into lowercase or without a space, split before a capital
-        ("I thought to myself…will it ever go away?", ["I thought to myself…will it ever go away?"]),
+        (
+            "I thought to myself…will it ever go away?",
+            ["I thought to myself…will it ever go away?"],
+        ),
         ("Be patient... it takes time.", ["Be patient... it takes time."]),
         ("Muscle…The Gluteus Maximus!", ["Muscle…The Gluteus Maximus!"]),
         ("Wait for it… Then run. Go... Now.", ["Wait for it…", "Then run.", "Go...", "Now."]),
@@ -78,7 +81,10 @@ def test_no_blocks_in_blank_text() -> None:
             "4. STRENGTHEN Your Hamstrings! (Especially Eccentrically)",
             ["4. STRENGTHEN Your Hamstrings! (Especially Eccentrically)"],
         ),
-        ("Stop stretching!  Get my full story here", ["Stop stretching!", "Get my full story here"]),
+        (
+            "Stop stretching!  Get my full story here",
+            ["Stop stretching!", "Get my full story here"],
+        ),
         ("Done in 2 sets. 3 more later.", ["Done in 2 sets.", "3 more later."]),
     ],
 )
@@ -108,8 +114,29 @@ def test_corpus_blocks_and_sentences_are_exact() -> None:
 # ---- property test --------------------------------------------------------------------------
 
 WORDS = st.sampled_from(
-    ["pain", "Tendon", "load", "3/10", "2.5", "Dr.", "e.g.", "don’t", "“sit", "bone”", "🔹", "⚡️",
-     "(PHT)", "vs.", "1-10", "Ph.D.", "…then", "it’s", "GLUTE", "J.", "x"]  # fmt: skip
+    [
+        "pain",
+        "Tendon",
+        "load",
+        "3/10",
+        "2.5",
+        "Dr.",
+        "e.g.",
+        "don’t",
+        "“sit",
+        "bone”",
+        "🔹",
+        "⚡️",
+        "(PHT)",
+        "vs.",
+        "1-10",
+        "Ph.D.",
+        "…then",
+        "it’s",
+        "GLUTE",
+        "J.",
+        "x",
+    ]
 )
 ENDS = st.sampled_from([".", "!", "?", "!!!", "?!", "…", "...", ".”", "!)", "", "’."])
 GAPS = st.sampled_from([" ", "  ", "\u00a0", " \u2800", "\u2800", "\u00a0 ", "\t"])
@@ -140,7 +167,7 @@ def document(draw: st.DrawFn) -> str:
 @given(document())
 def test_blocks_and_sentences_cover_the_text_exactly(raw: str) -> None:
     blocks = segment_blocks(raw, "doc")
-    covered = set()
+    covered: set[int] = set()
     last_end = -1
     for b in blocks:
         assert raw[b.start : b.end] == b.text and b.text
@@ -150,7 +177,7 @@ def test_blocks_and_sentences_cover_the_text_exactly(raw: str) -> None:
         covered.update(range(b.start, b.end))
         spans = split_sentences(raw, b.start, b.end)
         prev = b.start
-        in_sentences = set()
+        in_sentences: set[int] = set()
         for s, e in spans:
             assert prev <= s < e <= b.end
             assert not is_blank(raw[s]) and not is_blank(raw[e - 1])
