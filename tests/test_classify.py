@@ -5,12 +5,14 @@ from __future__ import annotations
 import doctest
 
 import pytest
+from hypothesis import given, settings
 
 import ingest.classify
 from ingest.classify import author_names, classify_blocks, kind_counts, sentence_kind
 from ingest.models import Block, BlockKind
 from ingest.segment import segment_blocks
 from tests.conftest import CORPUS
+from tests.test_segment import document
 
 K = BlockKind
 AUTHOR = "Duane Scotti, PT, DPT, PhD, OCS (SPARK Physical Therapy / Healthy Runner)"
@@ -377,3 +379,17 @@ def test_kind_counts_per_file(name: str) -> None:
     assert 15 <= counts["content"] <= 40
     assert counts["testimonial"] >= 12 and counts["related_post"] >= 6
     assert (counts["sponsorship"] > 0) == (name == NEWER)
+
+
+@settings(max_examples=100, deadline=None)
+@given(document())
+def test_any_document_keeps_its_blocks_and_offsets(raw: str) -> None:
+    blocks = segment_blocks(raw, "doc")
+    out = classify_blocks(blocks, author=HELD_OUT_AUTHOR)
+    assert [(b.start, b.end, b.text) for b in out] == [(b.start, b.end, b.text) for b in blocks]
+    assert all(isinstance(b.kind, BlockKind) and b.reason for b in out)
+
+
+def test_empty_page_and_emoji_only_line() -> None:
+    assert classify_blocks([]) == []
+    assert kinds("Why Load Matters?", "⚡️") == [K.HEADING, K.MEDIA_NAVIGATION]
