@@ -175,3 +175,24 @@ def test_faq_errors_name_the_problem(tmp_path):
     (tmp_path / "faq.yaml").write_text("questions: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="YAML"):
         load_faq(tmp_path)
+
+
+def test_notices_link_markers_and_do_not_repeat_the_answer():
+    answer = FakeAnswerService().ask("Can I run?")
+    answer.notices = ["Editions disagree [2].", answer.answer]
+    html = render.render_notices(answer, "a1")
+    assert html.count('role="note"') == 1 and 'href="#a1-src-2"' in html
+    red = FakeAnswerService().ask("numb at night")
+    red.notices = [red.answer, "Second notice."]
+    html = render.render_answer(red, "a2")
+    assert html.count('role="alert"') == 1 and html.count(render.esc(red.answer[:40])) == 1
+    assert html.index('role="alert"') < html.index('role="note"')
+
+
+def test_red_flag_answer_does_not_repeat_its_alert():
+    red = FakeAnswerService().ask("numb at night")
+    red.notices = ["Stop and see a clinician.", "General information only."]
+    red.answer = "Stop and see a clinician.\n\nFor general information: rest [1]."
+    html = render.render_answer(red, "r")
+    assert html.count("Stop and see a clinician.") == 1
+    assert "For general information: rest" in html and 'role="note"' in html

@@ -126,22 +126,46 @@ def render_source(citation: Citation, contexts: Sequence[Passage], anchor: str) 
     )
 
 
-def render_notices(answer: Answer) -> str:
-    """A red alert box for red flags, an info box per other notice."""
+def render_notices(answer: Answer, anchor: str = "") -> str:
+    """A red alert box (first notice) for red flags; an info box per other notice.
+
+    A notice identical to the answer text is shown only as the red-flag alert, never as
+    an info box; citation markers in notices are linked.
+    """
+    markers = {c.marker for c in answer.citations}
+
+    def text(notice: str) -> str:
+        return link_markers(esc(notice), markers, anchor) if anchor else esc(notice)
+
+    notices = list(answer.notices)
+    alert = ""
     if answer.status == "red_flag":
-        items = answer.notices or ["This may need a clinician's assessment before you run."]
-        inner = "".join(f"<p>{esc(n)}</p>" for n in items)
-        return (
+        first = notices.pop(0) if notices else "This may need a clinician's assessment first."
+        alert = (
             f'<div class="pht-alert" role="alert"><strong>{_STATUS_LABEL["red_flag"]}</strong>'
-            f"{inner}</div>"
+            f"<p>{text(first)}</p></div>"
         )
-    return "".join(f'<div class="pht-info" role="note">{esc(n)}</div>' for n in answer.notices)
+    infos = [n for n in notices if n.strip() != answer.answer.strip()]
+    return alert + "".join(f'<div class="pht-info" role="note">{text(n)}</div>' for n in infos)
+
+
+def _without_prefix(text: str, prefix: str) -> str:
+    """``text`` minus a leading ``prefix`` (ignoring surrounding whitespace).
+
+    >>> _without_prefix("Stop running.\\n\\nMore.", "Stop running.")
+    'More.'
+    """
+    stripped = text.strip()
+    return stripped[len(prefix.strip()) :].strip() if stripped.startswith(prefix.strip()) else text
 
 
 def render_answer(answer: Answer, anchor: str) -> str:
     """The full HTML of one answer; ``anchor`` makes its source ids unique on the page."""
     markers = {c.marker for c in answer.citations}
-    body = paragraphs(link_markers(esc(answer.answer), markers, anchor))
+    text = answer.answer
+    if answer.status == "red_flag" and answer.notices:
+        text = _without_prefix(text, answer.notices[0])  # the alert box already says it
+    body = paragraphs(link_markers(esc(text), markers, anchor))
     label = _STATUS_LABEL.get(answer.status, "")
     heading = (
         f'<div class="pht-status">{esc(label)}</div>'
@@ -155,7 +179,7 @@ def render_answer(answer: Answer, anchor: str) -> str:
             f'<div class="pht-sources"><div class="pht-sources-title">Sources</div>{entries}</div>'
         )
     return (
-        f'<div class="pht-answer pht-{esc(answer.status)}">{render_notices(answer)}{heading}'
+        f'<div class="pht-answer pht-{esc(answer.status)}">{render_notices(answer, anchor)}{heading}'
         f'<div class="pht-body">{body}</div>{sources}</div>'
     )
 
