@@ -1,0 +1,242 @@
+"""Verify the ``[n]`` citation markers of a generated answer against the passages it was given.
+
+Pure functions on plain data. The model saw passages numbered ``[1]..[n]``; here the
+answer is split into sentences, markers (``[2]``, ``[1, 2]``, ``[1][2]``) are parsed,
+markers pointing to no given passage are removed (with a notice), sentences left
+without a valid citation are flagged or dropped, kept markers are renumbered 1..k in
+order of first appearance, and each cited passage becomes a ``Citation`` whose quote is
+the passage sentence (``QuoteSpan``) sharing most words with the sentences citing it
+(ties: the earliest). It does not judge whether the quote really entails the sentence
+(that would need a model) and does not call the LLM; an answer with no valid citation
+at all raises ``LLMError`` so the caller can fall back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+from assistant.errors import LLMError
+from assistant.models import Citation, Passage, QuoteSpan
+from ingest.text import normalize
+
+# A run of markers: "[1]", "[1, 2]", "[1][3]", "[passage 2]" (with the blanks before it).
+_MARKERS = re.compile(
+    r"(?P<ws>[ \t\u00a0]*)(?P<run>\[\s*(?:passage\s*)?\d[\d,;\s]*\](?:\s*\[\s*(?:passage\s*)?\d[\d,;\s]*\])*)",
+    re.IGNORECASE,
+)
+# A sentence end: terminal punctuation, closing quotes/brackets, then markers, then a blank.
+_END = re.compile(
+    r"[.!?]+[\"'\u201d\u2019)]*(?:\s*\[\s*(?:passage\s*)?\d[\d,;\s]*\])*(?=\s|$)", re.IGNORECASE
+)
+_LIST_PREFIX = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+_WORD = re.compile(r"[a-z0-9]+")
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+@cache
+def _words() -> tuple[frozenset[str], frozenset[str]]:
+    data = yaml.safe_load(
+        resources.files("assistant.llm").joinpath("words.yaml").read_text(encoding="utf-8")
+    )
+    return frozenset(data["stopwords"]), frozenset(data["abbreviations"])
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences (and list items, lines) of ``text``; markers stay attached.
+
+    >>> t = "Rest first [1]. Then run. [2]\\n- Hills last [3]"
+    >>> [t[s:e] for s, e in split_sentences(t)]
+    ['Rest first [1].', 'Then run. [2]', '- Hills last [3]']
+    >>> t = "Use e.g. hills [1]. Pain 5.5/10 is high [2]!"
+    >>> [t[s:e] for s, e in split_sentences(t)]
+    ['Use e.g. hills [1].', 'Pain 5.5/10 is high [2]!']
+    """
+    _stop, abbreviations = _words()
+    spans: list[tuple[int, int]] = []
+    line_start = 0
+    for line in text.split("\n"):
+        prefix = _LIST_PREFIX.match(line)
+        seg = 0
+        for m in _END.finditer(line, prefix.end() if prefix else 0):
+            before = _LAST_WORD.search(line, 0, m.start())
+            if m.group().startswith(".") and before and before.group(1).lower() in abbreviations:
+                continue
+            spans.append((line_start + seg, line_start + m.end()))
+            seg = m.end()
+        spans.append((line_start + seg, line_start + len(line)))
+        line_start += len(line) + 1
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            trimmed.append((s, e))
+    return trimmed
+
+
+def parse_markers(sentence: str) -> list[int]:
+    """Passage numbers cited in ``sentence``, in order, without repeats.
+
+    >>> parse_markers("Load it [2, 1] and rest [1][3]. Not 2024 or [x].")
+    [2, 1, 3]
+    """
+    seen: list[int] = []
+    for m in _MARKERS.finditer(sentence):
+        for number in re.findall(r"\d+", m.group("run")):
+            if int(number) not in seen:
+                seen.append(int(number))
+    return seen
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words minus stopwords, with a plural ``s`` stripped.
+
+    >>> sorted(content_words("The tendons are painful when sitting"))
+    ['painful', 'sitting', 'tendon']
+    """
+    stop, _abbr = _words()
+    out = set()
+    for w in _WORD.findall(normalize(text, lower=True)):
+        if w in stop or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def _quotable(passage: Passage) -> list[QuoteSpan]:
+    """Sentences of ``passage`` whose offsets agree with its text (whole passage if none)."""
+    spans = [
+        s
+        for s in passage.sentences
+        if passage.start <= s.start < s.end <= passage.end
+        and passage.text[s.start - passage.start : s.end - passage.start] == s.text
+    ]
+    same_kind = [s for s in spans if s.kind == passage.kind]
+    if same_kind or spans:
+        return same_kind or spans
+    return [QuoteSpan(passage.id, passage.start, passage.end, passage.text, passage.kind)]
+
+
+def best_quote(passage: Passage, claim: str) -> QuoteSpan:
+    """The sentence of ``passage`` sharing most content words with ``claim`` (ties: earliest)."""
+    claim_words = content_words(claim)
+    candidates = _quotable(passage)
+    scores = [len(claim_words & content_words(s.text)) for s in candidates]
+    return candidates[scores.index(max(scores))]
+
+
+@dataclass
+class Verified:
+    """A verified answer: rewritten text, its citations (marker order) and notices."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    cited: list[Passage] = field(default_factory=list)  # cited passages, in marker order
+
+
+def _is_claim(sentence: str) -> bool:
+    bare = _MARKERS.sub("", sentence).strip()
+    return bool(re.search(r"\w", bare)) and not bare.endswith(":")
+
+
+def _short(text: str, limit: int = 90) -> str:
+    text = " ".join(_MARKERS.sub("", text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def verify_citations(
+    answer: str,
+    passages: Sequence[Passage],
+    unsupported: Literal["flag", "drop"] = "flag",
+) -> Verified:
+    """Check and renumber the markers of ``answer``; ``passages[i]`` is marker ``[i+1]``.
+
+    >>> p = Passage("p1", "a.txt", 0, 22, "Hills come last. Rest.", 1.0, "content", "", "T", "old", 1)
+    >>> v = verify_citations("Do hills last [2]. Rest [9].", [p, p])
+    >>> v.text, [(c.marker, c.quote) for c in v.citations]
+    ('Do hills last [1]. Rest.', [(1, 'Hills come last. Rest.')])
+    >>> v.notices[0]
+    'Removed the citation marker [9]: it pointed to no passage given to the model.'
+    """
+    n = len(passages)
+    sentences = split_sentences(answer)
+    invalid: list[int] = []
+    kept: list[tuple[str, str, list[int]]] = []  # (separator before, sentence, valid numbers)
+    notices: list[str] = []
+    dropped = 0
+    prev_end = 0
+    for s, e in sentences:
+        sep, sentence = answer[prev_end:s], answer[s:e]
+        prev_end = e
+        numbers = parse_markers(sentence)
+        valid = [k for k in numbers if 1 <= k <= n]
+        invalid += [k for k in numbers if not 1 <= k <= n and k not in invalid]
+        if not valid and _is_claim(sentence):
+            if unsupported == "drop":
+                dropped += 1
+                continue
+            notices.append(
+                f"Not verified: this sentence cites no passage it was given: \u201c{_short(sentence)}\u201d"
+            )
+        kept.append((sep if kept else "", sentence, valid))
+    if invalid:
+        listed = ", ".join(f"[{k}]" for k in invalid)
+        plural = "s" if len(invalid) > 1 else ""
+        verb = "they" if plural else "it"
+        notices.insert(
+            0,
+            f"Removed the citation marker{plural} {listed}: {verb} pointed to no passage "
+            "given to the model.",
+        )
+    if dropped:
+        notices.append(
+            f"Removed {dropped} sentence{'s' if dropped > 1 else ''} of the generated answer "
+            "that cited no passage it was given."
+        )
+
+    order: list[int] = []  # old numbers in order of first appearance among kept sentences
+    for _sep, _sentence, valid in kept:
+        order += [k for k in valid if k not in order]
+    if not order:
+        raise LLMError(
+            "The generated answer could not be verified: it cites none of the passages it was given."
+        )
+    new_number = {old: i for i, old in enumerate(order, start=1)}
+
+    def renumber(m: re.Match[str]) -> str:
+        olds = [int(x) for x in re.findall(r"\d+", m.group("run"))]
+        news = sorted({new_number[k] for k in olds if k in new_number})
+        return (m.group("ws") or " ") + "".join(f"[{k}]" for k in news) if news else ""
+
+    text = "".join(sep + _MARKERS.sub(renumber, sentence) for sep, sentence, _v in kept).strip()
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)  # "rest [9]." -> "rest." once [9] is gone
+
+    citations = []
+    for old in order:
+        passage = passages[old - 1]
+        claim = " ".join(sentence for _sep, sentence, valid in kept if old in valid)
+        quote = best_quote(passage, claim)
+        citations.append(
+            Citation(
+                marker=new_number[old],
+                source=passage.source,
+                title=passage.title,
+                edition=passage.edition,
+                quote=quote.text,
+                start=quote.start,
+                end=quote.end,
+                kind="sponsorship" if passage.kind == "sponsorship" else "content",
+                section=passage.section,
+            )
+        )
+    return Verified(text, citations, notices, [passages[k - 1] for k in order])
