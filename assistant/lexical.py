@@ -15,9 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
-import yaml
 from rank_bm25 import BM25Okapi
 
 from ingest.text import normalize
@@ -35,21 +33,36 @@ STOPWORDS = frozenset(
 KEEP_SHORT = frozenset({"pht", "prp", "rdl", "hip", "leg", "run", "pop", "gym"})
 
 
+# Words that end like an inflection but are not one.
+_NOT_INFLECTED = frozenset(
+    "hamstring hamstrings string spring during morning evening nothing something thing things "
+    "bring ceiling king ring sing tendinosis tendinitis tendonitis fasciitis always across "
+    "less unless bias gas yes this thus its was has is us plus series species".split()
+)
+
+
 def stem(word: str) -> str:
     """A deliberately light suffix stripper (plural and verb endings only).
 
     >>> [stem(w) for w in ["stretches", "stretching", "hamstrings", "injuries", "tendons", "glutes"]]
     ['stretch', 'stretch', 'hamstring', 'injury', 'tendon', 'glute']
+    >>> [stem(w) for w in ["running", "sitting", "runing", "loaded", "tendinitis"]]
+    ['run', 'sit', 'run', 'load', 'tendinitis']
     """
     w = word.replace("'", "")
+    if w in _NOT_INFLECTED:
+        return w[:-1] if w.endswith("strings") or w == "things" else w
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            base = w[: -len(suffix)] + repl
-            if suffix == "es" and not base.endswith(("ch", "sh", "x", "ss", "z")):
-                base = w[:-1]  # "glutes" -> "glute", "stretches" -> "stretch"
-            if suffix == "s" and w.endswith("ss"):
-                continue
-            return base
+        if not w.endswith(suffix) or len(w) - len(suffix) < 3:
+            continue
+        if suffix == "s" and w.endswith(("ss", "us", "is")):
+            return w
+        base = w[: -len(suffix)] + repl
+        if suffix == "es" and not base.endswith(("ch", "sh", "x", "ss", "z")):
+            base = w[:-1]  # "glutes" -> "glute", "stretches" -> "stretch"
+        if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+            base = base[:-1]  # "running" -> "run", "sitting" -> "sit"
+        return base
     return w
 
 
@@ -110,20 +123,21 @@ def _contains(seq: Sequence[str], phrase: Sequence[str]) -> bool:
 
 @cache
 def load_synonyms() -> Synonyms:
-    text = resources.files("assistant.data").joinpath("synonyms.yaml").read_text("utf-8")
-    return Synonyms.from_lists(yaml.safe_load(text)["groups"])
+    from assistant.gate_data import load_data
+
+    return Synonyms.from_lists(load_data("synonyms.yaml")["groups"])
 
 
-def correct_typos(query_terms: Sequence[str], vocabulary: set[str], cutoff: float = 0.8) -> list[str]:
-    """Replace unknown terms (4+ letters) by the closest vocabulary term, if close enough.
+def correct_typos(query_terms: Sequence[str], vocabulary: set[str], cutoff: float = 0.85) -> list[str]:
+    """Replace unknown terms (5+ letters) by the closest vocabulary term, if close enough.
 
-    >>> correct_typos(["proximl", "hamstrng", "pain"], {"proximal", "hamstring", "pain"})
-    ['proximal', 'hamstring', 'pain']
+    >>> correct_typos(["proximl", "hamstrng", "still"], {"proximal", "hamstring", "skill"})
+    ['proximal', 'hamstring', 'still']
     """
     out = []
     vocab = sorted(vocabulary)
     for t in query_terms:
-        if t in vocabulary or len(t) < 4 or t.isdigit():
+        if t in vocabulary or len(t) < 5 or t.isdigit():
             out.append(t)
             continue
         match = difflib.get_close_matches(t, vocab, n=1, cutoff=cutoff)
@@ -142,21 +156,33 @@ class LexicalIndex:
         self.vocabulary = {t for d in self.doc_terms for t in d} | self.synonyms.vocabulary()
         self._bm25 = BM25Okapi(self.doc_terms or [[""]])
 
+    expansion_weight: float = 0.3
+
+    def own_terms(self, query: str) -> list[str]:
+        """The query's own terms, typos repaired."""
+        return correct_typos(terms(query), self.vocabulary)
+
     def query_terms(self, query: str) -> list[str]:
-        return self.synonyms.expand(correct_typos(terms(query), self.vocabulary))
+        """Own terms plus synonym expansions."""
+        return self.synonyms.expand(self.own_terms(query))
 
     def scores(self, query: str) -> list[float]:
-        q = self.query_terms(query)
-        if not q or not self.doc_terms:
+        """BM25 of the query's own terms plus a down-weighted BM25 of its synonym expansions."""
+        own = self.own_terms(query)
+        extra = [t for t in self.synonyms.expand(own) if t not in own]
+        if not own or not self.doc_terms:
             return [0.0] * len(self.doc_terms)
-        return [float(s) for s in self._bm25.get_scores(q)]
+        base = self._bm25.get_scores(own)
+        if extra:
+            base = base + self.expansion_weight * self._bm25.get_scores(extra)
+        return [float(s) for s in base]
 
     def repaired_query(self, query: str) -> str:
         """The query with typos repaired word by word (for the dense side), else unchanged."""
         out = []
         for w in words(query):
             t = stem(w)
-            if w in STOPWORDS or t in self.vocabulary or len(t) < 4 or w.isdigit():
+            if w in STOPWORDS or t in self.vocabulary or len(t) < 5 or w.isdigit():
                 out.append(w)
             else:
                 fixed = correct_typos([t], self.vocabulary)[0]

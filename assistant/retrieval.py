@@ -22,20 +22,42 @@ import numpy as np
 from assistant.lexical import LexicalIndex, terms
 from assistant.models import Passage, QuoteSpan
 from ingest.embed import Embedder
+from ingest.text import normalize
 from ingest.store import IndexStore
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
-    """Reciprocal rank fusion of ranked id lists.
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Weighted reciprocal rank fusion of ranked id lists.
 
     >>> sorted(rrf([["a", "b"], ["b", "c"]], k=1).items())
     [('a', 0.5), ('b', 0.8333333333333333), ('c', 0.3333333333333333)]
+    >>> rrf([["a"], ["b"]], k=1, weights=[1.0, 0.5])
+    {'a': 0.5, 'b': 0.25}
     """
     scores: dict[str, float] = defaultdict(float)
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[n]
         for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] += 1.0 / (k + rank)
+            scores[doc_id] += w / (k + rank)
     return dict(scores)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the three rankings are weighed, measured with ``benchmarks/retrieval.py``.
+
+    A chunk's best sentence is the sharpest dense signal (a question is usually answered by
+    one sentence); whole-chunk similarity is a weak extra signal; BM25 brings exact terms.
+    Chunks of an article's introduction (before its first section heading) are teasers that
+    mention every topic without answering one, so they are scored down.
+    """
+
+    chunk: float = 0.25
+    sentence: float = 1.0
+    lexical: float = 0.75
+    intro_prior: float = 0.8
 
 
 @dataclass
@@ -55,12 +77,15 @@ class Retriever:
     """Hybrid search over one index build."""
 
     def __init__(
-        self, store: IndexStore, embedder: Embedder, *, candidates: int = 20, rrf_k: int = 60
+        self, store: IndexStore, embedder: Embedder, *, candidates: int = 20, rrf_k: int = 60,
+        fusion: Fusion = Fusion(),
     ):
         self.embedder = embedder
+        self.fusion = fusion
         self.candidates = candidates
         self.rrf_k = rrf_k
         self._chunks = store.collection("chunks")
+        self._sentences = store.collection("sentences")
         recs = store.read("chunks", embeddings=False)
         self.passages: dict[str, Passage] = {}
         self._meta: dict[str, dict[str, Any]] = {}
@@ -85,6 +110,12 @@ class Retriever:
                 sentences=tuple(self.sentences.spans[s] for s in sids if s in self.sentences.spans),
             )
         self.content_ids = [cid for cid, p in self.passages.items() if p.kind == "content"]
+        # Rows of the sentence table that belong to each content chunk (for max-sentence scores).
+        self._rows = {
+            cid: np.asarray([self.sentences.row[s.id] for s in self.passages[cid].sentences
+                             if s.kind == "content"], dtype=np.int64)
+            for cid in self.content_ids
+        }
         self.lexical = LexicalIndex([terms(self._lexical_text(cid)) for cid in self.content_ids])
 
     def _lexical_text(self, cid: str) -> str:
@@ -110,12 +141,35 @@ class Retriever:
         repaired = self.lexical.repaired_query(query) or query
         vec = vector if vector is not None else self.embed_query(repaired)
         dense_ids = [i for i, _ in self.dense(vec, min(self.candidates, len(self.content_ids)))]
+        sentence_ids = self.best_sentence_chunks(vec)[: self.candidates]
         lex_scores = self.lexical.scores(query)
         order = np.argsort(-np.asarray(lex_scores), kind="stable")[: self.candidates]
         lex_ids = [self.content_ids[i] for i in order if lex_scores[i] > 0]
-        fused = rrf([dense_ids, lex_ids], k=self.rrf_k)
+        f = self.fusion
+        fused = rrf([dense_ids, sentence_ids, lex_ids], k=self.rrf_k,
+                    weights=[f.chunk, f.sentence, f.lexical])
+        for cid in fused:
+            if self._is_intro(cid):
+                fused[cid] *= f.intro_prior
         ranked = sorted(fused, key=lambda cid: (-fused[cid], self.passages[cid].source, self.passages[cid].start))
         return self._collapse(ranked, fused)[:k]
+
+    def best_sentence_chunks(self, vec: np.ndarray, n: int = 60) -> list[str]:
+        """Content chunks ranked by their best-matching sentence (Chroma sentence search)."""
+        got = self._sentences.query(
+            query_embeddings=[vec.tolist()], n_results=min(n, max(1, len(self.sentences.row))),
+            where={"kind": "content"}, include=["metadatas"],
+        )
+        out: list[str] = []
+        for meta in got["metadatas"][0]:
+            cid = str(meta["chunk_id"])
+            if cid in self._rows and cid not in out:
+                out.append(cid)
+        return out
+
+    def _is_intro(self, cid: str) -> bool:
+        p = self.passages[cid]
+        return p.section == "" or normalize(p.section) == normalize(p.title)
 
     def _collapse(self, ranked: Sequence[str], fused: dict[str, float]) -> list[Passage]:
         out: list[Passage] = []

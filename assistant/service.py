@@ -92,12 +92,12 @@ class Assistant:
             draft.notices = []
             yield self._finish(question, draft, t0, timings, query)
             return
-        if "promotion" in gate.intents:
-            self._promotion(query, draft)
         t = time.perf_counter()
-        passages = self.retriever.search(query, k=self.settings.top_k, vector=vec)
+        passages = self.retrieve(query, vec)
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
+        if "promotion" in gate.intents:
+            self._promotion(query, draft)
         if self.llm is not None and draft.status == "answered" and "promotion" not in gate.intents:
             yield from self._llm_or_fallback(question, history, query, vec, gate, draft)
         else:
@@ -110,6 +110,20 @@ class Assistant:
         if "diagnosis" in gate.intents:
             self._cite_evaluation_advice(draft)
         yield self._finish(question, draft, t0, timings, query)
+
+    def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
+        """Hybrid search, then editorial notes: a passage that supersedes older advice on a
+        topic the question touches goes first (the newer edition's word on a conflict)."""
+        k = self.settings.top_k
+        passages = self.retriever.search(query, k=k, vector=vec)
+        for note in reversed(touched(self.notes, query)):
+            hit = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if hit is None:
+                continue
+            first = hit[0]
+            rest = [p for p in passages if p.id != first.id and p.dup_group != first.dup_group]
+            passages = [replace(first, score=passages[0].score if passages else 0.0), *rest]
+        return passages[:k]
 
     # --- steps ----------------------------------------------------------------
     def _in_scope(self, query: str, vec: np.ndarray) -> bool:
@@ -164,7 +178,7 @@ class Assistant:
                      kind="sponsorship", section=p.section)
         )
         draft.parts.append(self.texts["promotion"].format(marker=marker))
-        draft.contexts = [*draft.contexts, p]
+        draft.contexts = [p, *draft.contexts][: self.settings.top_k]
 
     def _edition_notes(self, query: str, draft: Draft) -> None:
         quoted = " ".join(c.quote for c in draft.citations)
