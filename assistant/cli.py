@@ -93,9 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: PHT_INDEX_DIR or .pht/index)")
     p.set_defaults(func=cmd_ingest)
 
-    from assistant import ask_cli
+    from assistant import ask_cli, tools_cli
 
     ask_cli.register(sub)
+    from evals import cli as eval_cli
+    eval_cli.register(sub)
+    tools_cli.register(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ gating or IO; ``compose_answer`` only renders what was chosen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,20 +70,55 @@ def relevance(
     return scores
 
 
+ANAPHORA = re.compile(
+    r"^(?:these|this|that|those|they|them|it|its|both|also|in fact|however|but|and|so|then|"
+    r"which|such|here)\b",
+    re.IGNORECASE,
+)
+
+
+def leans_on_previous(text: str) -> bool:
+    """True when a sentence opens by pointing back ("These are the KEY...", "Both increase...").
+
+    >>> leans_on_previous("In fact, these are the KEY to getting over it!")
+    True
+    >>> leans_on_previous("Eccentric exercises are fantastic for tendons.")
+    False
+    """
+    return bool(ANAPHORA.match(display_sentence(text)))
+
+
 def select(
     candidates: Sequence[Candidate], scores: Sequence[float], *, max_words: int,
-    is_list: bool = False, w: Weights = Weights(),
+    is_list: bool = False, w: Weights = Weights(), pinned: set[str] | None = None,
 ) -> list[Candidate]:
-    """Maximal-marginal-relevance pick within the word budget; at least one sentence."""
+    """Maximal-marginal-relevance pick within the word budget; at least one sentence.
+
+    ``pinned`` sentence ids are taken first and open the answer. A picked sentence that
+    leans on the one before it ("These are the key...") brings that sentence along when the
+    budget allows, and is dropped otherwise, so no quote is left pointing at nothing.
+    """
     if not candidates:
         return []
     best = max(scores)
     limit = w.list_max_sentences if is_list else w.max_sentences
     budget = max_words * (2 if is_list else 1)
-    pool = [i for i, s in enumerate(scores) if s >= best * w.min_relative]
+    pool = [
+        i for i, s in enumerate(scores)
+        if s >= best * w.min_relative and (is_list or word_count(candidates[i].span.text) >= 4)
+    ]
+    if not pool:
+        pool = [max(range(len(scores)), key=lambda i: scores[i])]
+    first = [i for i, c in enumerate(candidates) if pinned and c.span.id in pinned]
     chosen: list[int] = []
     words = 0
     keys: set[str] = set()
+    for i in first:
+        if candidates[i].dup_key not in keys:
+            chosen.append(i)
+            keys.add(candidates[i].dup_key)
+            words += word_count(candidates[i].span.text)
+    pool = [i for i in pool if i not in chosen]
     while pool and len(chosen) < limit:
 
         def mmr(i: int) -> float:
@@ -100,8 +136,29 @@ def select(
         chosen.append(i)
         keys.add(c.dup_key)
         words += n
-    picked = [candidates[i] for i in chosen]
-    return sorted(picked, key=lambda c: (c.rank, c.order))
+    chosen = _resolve_anaphora(candidates, chosen, budget - words)
+    head = [candidates[i] for i in chosen if i in first]
+    rest = sorted((candidates[i] for i in chosen if i not in first), key=lambda c: (c.rank, c.order))
+    return head + rest
+
+
+def _resolve_anaphora(candidates: Sequence[Candidate], chosen: list[int], spare: int) -> list[int]:
+    index = {(c.passage.id, c.order): i for i, c in enumerate(candidates)}
+    out = list(chosen)
+    for i in chosen:
+        c = candidates[i]
+        if not leans_on_previous(c.span.text):
+            continue
+        prev = index.get((c.passage.id, c.order - 1))
+        if prev is not None and prev in out:
+            continue
+        n = word_count(candidates[prev].span.text) if prev is not None else 0
+        if prev is not None and n <= spare and not leans_on_previous(candidates[prev].span.text):
+            out.append(prev)
+            spare -= n
+        elif len(out) > 1:
+            out.remove(i)
+    return out
 
 
 def compose_answer(

@@ -86,7 +86,9 @@ class Assistant:
             draft.status = "red_flag"
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
-        elif gate.status == "out_of_scope" or not self._in_scope(query, vec):
+        elif gate.status == "out_of_scope" or (
+            "promotion" not in gate.intents and not self._in_scope(query, vec)
+        ):
             draft.status = "out_of_scope"
             draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
             draft.notices = []
@@ -98,8 +100,14 @@ class Assistant:
         draft.contexts = passages
         if "promotion" in gate.intents:
             self._promotion(query, draft)
-        if self.llm is not None and draft.status == "answered" and "promotion" not in gate.intents:
+        if draft.status == "red_flag":
+            self._red_flag_info(gate.red_flag, draft)
+            for part in draft.parts:
+                yield part + "\n\n"
+        elif self.llm is not None and "promotion" not in gate.intents:
             yield from self._llm_or_fallback(question, history, query, vec, gate, draft)
+        elif "promotion" in gate.intents and draft.citations:
+            yield draft.parts[0] + "\n\n"  # the product question is answered by the promotion note
         else:
             t = time.perf_counter()
             self._extractive(query, vec, passages, draft, gate.intents)
@@ -131,6 +139,25 @@ class Assistant:
             return True
         return self.scope.decide(query, self.retriever.max_similarity(vec)).in_scope
 
+    def _red_flag_info(self, flag: Any, draft: Draft) -> None:
+        """After the escalation: for the article's own red flags, cite its list; for urgent
+        flags, nothing else (general exercise advice has no place next to an emergency)."""
+        if flag is None or flag.severity == "urgent":
+            draft.contexts = []
+            return
+        a = self.texts["red_flag_anchor"]
+        hit = self._anchor_span(str(a["source"]), str(a["anchor"]))
+        if hit is None:
+            return
+        passage, quote = hit
+        marker = len(draft.citations) + 1
+        draft.citations.append(
+            Citation(marker, passage.source, passage.title, passage.edition, quote.text,
+                     quote.start, quote.end, section=passage.section)
+        )
+        draft.parts.append(self.texts["red_flag_list"].format(marker=marker))
+        draft.contexts = [passage]
+
     def _extractive(
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
         intents: frozenset[str],
@@ -138,8 +165,10 @@ class Assistant:
         cands = self.candidates(passages)
         qterms = self.retriever.lexical.query_terms(query)
         scores = relevance(cands, vec, qterms)
+        pinned = self._superseding_ids(query)
         picked = select(
-            cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents
+            cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents,
+            pinned=pinned,
         )
         if not picked:
             draft.parts.append(self.texts["nothing_found"])
@@ -148,6 +177,15 @@ class Assistant:
         text, cites = compose_answer(picked, lead=lead, first_marker=len(draft.citations) + 1)
         draft.parts.append(text)
         draft.citations.extend(cites)
+
+    def _superseding_ids(self, query: str) -> set[str]:
+        """Sentences that must open the answer: the newer word on a conflict the query touches."""
+        ids = set()
+        for note in touched(self.notes, query):
+            hit = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if hit is not None:
+                ids.add(hit[1].id)
+        return ids
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         """Content sentences of the passages, with their precomputed embeddings."""
@@ -181,8 +219,7 @@ class Assistant:
         draft.contexts = [p, *draft.contexts][: self.settings.top_k]
 
     def _edition_notes(self, query: str, draft: Draft) -> None:
-        quoted = " ".join(c.quote for c in draft.citations)
-        for note in touched(self.notes, query, quoted):
+        for note in self._notes_for(query, draft.citations):
             span = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
             if span is None:
                 draft.notices.append(note.note)
@@ -201,6 +238,16 @@ class Assistant:
                 if all(c.id != passage.id for c in draft.contexts):
                     draft.contexts = [*draft.contexts, replace(passage, score=0.0)]
             draft.notices.append(f"{note.note} [{existing.marker}]")
+
+    def _notes_for(self, query: str, citations: Sequence[Citation]) -> list[EditorialNote]:
+        """Notes the question touches, or that a quote from a superseded article touches."""
+        out = touched(self.notes, query)
+        for note in self.notes:
+            old = note.supersedes.source if note.supersedes else None
+            quotes = [c.quote for c in citations if c.source == old]
+            if note not in out and quotes and touched([note], *quotes):
+                out.append(note)
+        return out
 
     def _anchor_span(self, source: str, anchor: str) -> tuple[Passage, Any] | None:
         for p in self.retriever.passages.values():

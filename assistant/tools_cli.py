@@ -1,0 +1,88 @@
+"""Maintenance commands: ``pht calibrate-scope``, ``pht feedback export`` and ``pht serve``.
+
+``calibrate-scope`` computes the scope gate's features for the labelled questions of
+``evals/datasets/scope.yaml`` with the real index, picks the threshold on the
+calibration split, reports precision/recall on both splits and writes
+``assistant/data/scope_calibration.yaml``. ``feedback export --jsonl`` turns the web
+app's feedback into candidate eval cases (flagged for review). ``serve`` starts the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from assistant.settings import Settings
+
+
+def cmd_calibrate_scope(args: argparse.Namespace) -> int:
+    from assistant.scope import calibrate, evaluate, save_calibration
+    from assistant.service import build_assistant
+    from evals.dataset import load_scope
+
+    settings = Settings()
+    service = build_assistant(settings, backend="extractive")
+    gate = service.scope
+    assert gate is not None
+    items = load_scope(Path(args.dataset) if args.dataset else None)
+
+    def features(split: str) -> list[tuple[object, bool]]:
+        out = []
+        for item in items:
+            if item.split != split:
+                continue
+            vec = service.retriever.embed_query(item.question)
+            out.append((gate.features(item.question, service.retriever.max_similarity(vec)),
+                        item.in_scope))
+        return out
+
+    cal = calibrate(features("calibration"), gate.weights,  # type: ignore[arg-type]
+                    embedder=service.embedder.fingerprint(), lexicon=gate.lexicon)
+    test = evaluate(cal, features("test"))  # type: ignore[arg-type]
+    path = save_calibration(cal, Path(args.out)) if args.out else save_calibration(cal)
+    m = cal.metrics
+    print(f"Scope gate (positive = out of scope), rule: {cal.rule}")
+    print(f"  threshold            {cal.threshold:.4f}")
+    print(f"  calibration split    precision {m.precision:.2f}  recall {m.recall:.2f}  (n={m.n})")
+    print(f"  test split           precision {test.precision:.2f}  recall {test.recall:.2f}  (n={test.n})")
+    print(f"Wrote {path}")
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from assistant.feedback import FeedbackStore
+
+    settings = Settings()
+    if not settings.feedback_db.exists():
+        print(f"pht: no feedback yet ({settings.feedback_db} does not exist).", file=sys.stderr)
+        return 0
+    store = FeedbackStore(settings.feedback_db)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            n = store.export_candidates(fh)
+    else:
+        n = store.export_candidates(sys.stdout)
+    print(f"Exported {n} candidate eval case(s), each flagged needs_review.", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import app
+
+    return int(app.main() or 0)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    c = sub.add_parser("calibrate-scope", help="calibrate the out-of-scope gate on labelled questions")
+    c.add_argument("--dataset", help="labelled questions (default evals/datasets/scope.yaml)")
+    c.add_argument("--out", help="where to write the calibration (default: the packaged file)")
+    c.set_defaults(func=cmd_calibrate_scope)
+    f = sub.add_parser("feedback", help="work with feedback collected by the web app")
+    fsub = f.add_subparsers(dest="feedback_command", required=True)
+    e = fsub.add_parser("export", help="write feedback as candidate eval cases (JSONL)")
+    e.add_argument("--jsonl", action="store_true", help="JSON Lines output (the only format)")
+    e.add_argument("--out", help="file to write (default: stdout)")
+    e.set_defaults(func=cmd_feedback_export)
+    s = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
+    s.set_defaults(func=cmd_serve)
