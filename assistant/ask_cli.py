@@ -115,7 +115,11 @@ def _final_rendering(events: Iterator[str | Answer]) -> Iterator[str | Answer]:
             yield item
 
 
-def cmd_chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def cmd_chat(
+    args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None
+) -> int:
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
     service = _service(args)
     history: list[Turn] = []
     out.write("PHT assistant: ask about proximal hamstring tendinopathy. Empty line or Ctrl-D quits.\n")

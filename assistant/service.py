@@ -285,11 +285,11 @@ class Assistant:
         self, question: str, history: Sequence[Turn], query: str, vec: np.ndarray,
         gate: Any, draft: Draft,
     ) -> Iterator[str | Answer]:
+        conflicts = [n.note for n in touched(self.notes, query)]
         try:
             result: Answer | None = None
             for item in self.llm.stream(
-                question, history, lambda q: self.retriever.search(q, k=self.settings.top_k),
-                list(draft.notices),
+                question, history, self.retrieve, [*draft.notices, *conflicts],
             ):
                 if isinstance(item, Answer):
                     result = item
@@ -300,7 +300,8 @@ class Assistant:
             draft.parts = [result.answer]
             draft.citations = list(result.citations)
             draft.contexts = list(result.contexts) or draft.contexts
-            draft.notices = _merge(draft.notices, result.notices)
+            # Conflict notes come back with a citation from _edition_notes; drop the bare copies.
+            draft.notices = _merge(draft.notices, [n for n in result.notices if n not in conflicts])
             draft.prompt = dict(result.prompt)
             draft.backend = result.backend
         except LLMError as err:

@@ -18,6 +18,8 @@ import pytest
 
 from tests.fakes import FakeEmbedder
 
+pytest_plugins = ["tests.fake_openai_server"]  # the `openai_server` fixture: a loopback LLM
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
 

@@ -16,11 +16,8 @@ from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.budget import ScaledCounter
 from assistant.models import Answer, Passage, Turn
 from assistant.settings import Settings
-from tests import fake_openai_server
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.llm_passages import HILLS, PROMO, SITTING, TESTIMONIAL, make_passage
-
-openai_server = fake_openai_server.openai_server  # the fixture, until conftest registers it
 
 KEY = "sk-test-NEVER-LOG-ME-9876"
 WORDS = ScaledCounter("words", lambda text: len(text.split()), 1.3)

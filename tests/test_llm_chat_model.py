@@ -21,10 +21,8 @@ from assistant.llm.chat_model import (
     to_llm_error,
 )
 from assistant.settings import Settings
-from tests import fake_openai_server
 from tests.fake_openai_server import FakeOpenAIServer
 
-openai_server = fake_openai_server.openai_server  # the fixture, until conftest registers it
 KEY = "sk-test-DO-NOT-LEAK-4242"
 
 
