@@ -25,6 +25,7 @@ from assistant.errors import ConfigError, MissingDependencyError
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+SMALL_BATCH = 4
 
 
 @runtime_checkable
@@ -100,6 +101,20 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= SMALL_BATCH:
+            # A query or two: one intra-op thread is faster than two (no OpenMP barrier), and
+            # it does not stall when the other core is busy (a web server, a test runner).
+            import torch
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self._encode(texts)
+            finally:
+                torch.set_num_threads(threads)
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
             list(texts),
             batch_size=self.batch_size,

@@ -1,0 +1,91 @@
+"""Answer latency and retrieval quality, printed as figures (nothing is asserted).
+
+- warm answer (retrieval + composition, extractive) p50 / p95 over the eval questions,
+  next to the bare single-query embedding time measured in the same run (the floor);
+  targets: p50 <= 25 ms, p95 <= 50 ms on 2 CPU cores;
+- a batch of 100 questions through ``pht ask --batch`` including model load (target <= 15 s);
+- cold ``pht ask`` to first answer next to the bare "import + load model" time;
+- the side-by-side retrieval comparison of ``benchmarks/retrieval.py``.
+
+Usage: ``.venv/bin/python benchmarks/answer.py`` (builds a throw-away index in a temp dir).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PHT = str(Path(sys.executable).parent / "pht")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, input=stdin, text=True, capture_output=True, check=True, cwd=ROOT)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    from assistant.service import build_assistant
+    from assistant.settings import Settings
+    from evals.dataset import load_cases
+    from ingest.embed import SentenceTransformerEmbedder
+    from ingest.pipeline import ingest
+
+    embedder = SentenceTransformerEmbedder()
+    questions = [c.question for c in load_cases() if c.question.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(corpus_dir=ROOT / "corpus", data_dir=Path(tmp), _env_file=None)  # type: ignore[call-arg]
+        ingest(settings, embedder)
+        service = build_assistant(settings, embedder=embedder, backend="extractive")
+        for q in questions[:5]:
+            service.ask(q)  # warm-up
+        answer_ms, embed_ms = [], []
+        for _ in range(3):
+            for q in questions:
+                t = time.perf_counter()
+                embedder.embed([q])
+                embed_ms.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                service.ask(q)
+                answer_ms.append((time.perf_counter() - t) * 1000)
+
+        env = {**os.environ, "PHT_DATA_DIR": tmp, "PHT_CORPUS_DIR": str(ROOT / "corpus")}
+        batch = "\n".join(json.dumps({"id": f"q{i}", "question": questions[i % len(questions)]})
+                          for i in range(100))
+        batch_file = Path(tmp) / "batch.jsonl"
+        batch_file.write_text(batch, encoding="utf-8")
+        batch_s = timed([PHT, "ask", "--batch", str(batch_file)], env)
+        cold_s = timed([PHT, "ask", "What is proximal hamstring tendinopathy?", "--json"], env)
+        load_s = timed([sys.executable, "-c",
+                        "from ingest.embed import SentenceTransformerEmbedder as E; E().embed(['x'])"],
+                       env)
+
+    print(f"questions: {len(questions)} x 3 runs, extractive backend, {os.cpu_count()} CPU cores")
+    print(f"warm answer        p50 {statistics.median(answer_ms):6.1f} ms   p95 {pct(answer_ms, 0.95):6.1f} ms"
+          "   (targets 25 / 50 ms)")
+    print(f"bare query embed   p50 {statistics.median(embed_ms):6.1f} ms   p95 {pct(embed_ms, 0.95):6.1f} ms"
+          "   (the floor)")
+    print(f"batch of 100       {batch_s:6.2f} s incl. model load   (target <= 15 s)")
+    print(f"cold `pht ask`     {cold_s:6.2f} s   vs bare import + load model {load_s:6.2f} s")
+    print()
+    from benchmarks.retrieval import run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()
