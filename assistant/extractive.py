@@ -60,7 +60,7 @@ def relevance(
     scores = []
     for c in candidates:
         dense = float(np.dot(c.vector, query_vec))
-        sent_terms = set(terms(c.span.text))
+        sent_terms = set(terms(c.span.text)) | set(terms(c.passage.section))
         lexical = len(qset & sent_terms) / len(qset) if qset else 0.0
         score = w.dense * dense + w.lexical * lexical + w.rank / (1 + c.rank)
         text = normalize(c.span.text)
@@ -136,13 +136,18 @@ def select(
         chosen.append(i)
         keys.add(c.dup_key)
         words += n
-    chosen = _resolve_anaphora(candidates, chosen, budget - words)
-    head = [candidates[i] for i in chosen if i in first]
-    rest = sorted((candidates[i] for i in chosen if i not in first), key=lambda c: (c.rank, c.order))
-    return head + rest
+    chosen = _resolve_anaphora(candidates, chosen, budget - words, keep=set(first))
+    # Passages holding a pinned sentence open the answer; sentences keep source order.
+    opening = {candidates[i].passage.id for i in first}
+    return sorted(
+        (candidates[i] for i in chosen),
+        key=lambda c: (c.passage.id not in opening, c.rank, c.order),
+    )
 
 
-def _resolve_anaphora(candidates: Sequence[Candidate], chosen: list[int], spare: int) -> list[int]:
+def _resolve_anaphora(
+    candidates: Sequence[Candidate], chosen: list[int], spare: int, keep: set[int]
+) -> list[int]:
     index = {(c.passage.id, c.order): i for i, c in enumerate(candidates)}
     out = list(chosen)
     for i in chosen:
@@ -156,7 +161,7 @@ def _resolve_anaphora(candidates: Sequence[Candidate], chosen: list[int], spare:
         if prev is not None and n <= spare and not leans_on_previous(candidates[prev].span.text):
             out.append(prev)
             spare -= n
-        elif len(out) > 1:
+        elif len(out) > 1 and i not in keep:
             out.remove(i)
     return out
 

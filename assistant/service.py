@@ -115,8 +115,6 @@ class Assistant:
             for part in draft.parts:
                 yield part + "\n\n"
         self._edition_notes(query, draft)
-        if "diagnosis" in gate.intents:
-            self._cite_evaluation_advice(draft)
         yield self._finish(question, draft, t0, timings, query)
 
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
@@ -140,10 +138,9 @@ class Assistant:
         return self.scope.decide(query, self.retriever.max_similarity(vec)).in_scope
 
     def _red_flag_info(self, flag: Any, draft: Draft) -> None:
-        """After the escalation: for the article's own red flags, cite its list; for urgent
-        flags, nothing else (general exercise advice has no place next to an emergency)."""
-        if flag is None or flag.severity == "urgent":
-            draft.contexts = []
+        """After the escalation, the article's own list of red flags for not running, cited.
+        Nothing else: general exercise advice has no place next to an escalation."""
+        if flag is None:
             return
         a = self.texts["red_flag_anchor"]
         hit = self._anchor_span(str(a["source"]), str(a["anchor"]))
@@ -162,10 +159,16 @@ class Assistant:
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
         intents: frozenset[str],
     ) -> None:
-        cands = self.candidates(passages)
-        qterms = self.retriever.lexical.query_terms(query)
-        scores = relevance(cands, vec, qterms)
         pinned = self._superseding_ids(query)
+        if "diagnosis" in intents:  # the articles' own advice to get evaluated opens the answer
+            hit = self._anchor_span(*self._evaluation_anchor())
+            if hit is not None:
+                pinned.add(hit[1].id)
+                if all(p.id != hit[0].id for p in passages):
+                    passages = [*passages, hit[0]]
+                    draft.contexts = list(passages)
+        cands = self.candidates(passages)
+        scores = relevance(cands, vec, self.retriever.lexical.query_terms(query))
         picked = select(
             cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents,
             pinned=pinned,
@@ -261,21 +264,6 @@ class Assistant:
                 if s.start <= pos < s.end:
                     return p, s
         return None
-
-    def _cite_evaluation_advice(self, draft: Draft) -> None:
-        """Back the not-a-diagnosis notice with the articles' own advice to get evaluated."""
-        hit = self._anchor_span(*self._evaluation_anchor())
-        if hit is None:
-            return
-        passage, quote = hit
-        if any(c.start == quote.start and c.source == passage.source for c in draft.citations):
-            return
-        marker = len(draft.citations) + 1
-        draft.citations.append(
-            Citation(marker, passage.source, passage.title, passage.edition, quote.text,
-                     quote.start, quote.end, section=passage.section)
-        )
-        draft.notices.append(self.texts["evaluation"].format(marker=marker))
 
     def _evaluation_anchor(self) -> tuple[str, str]:
         a = self.texts["evaluation_anchor"]

@@ -71,7 +71,10 @@ def test_red_flag_escalates_first_without_exercise_advice(assistant: Assistant) 
     assert a.status == "red_flag"
     assert a.answer.lower().startswith("a sudden pop")
     assert "urgent" in a.answer.lower()
-    assert not a.citations
+    # The only citation is the article's own red-flag list; no exercise advice follows.
+    assert [c.quote.startswith("✅ If you are currently injured") for c in a.citations] == [True]
+    assert "exercise" not in a.answer.lower()
+    assert_verbatim(a)
 
 
 def test_article_red_flag_cites_the_article_list(assistant: Assistant) -> None:
