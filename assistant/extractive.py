@@ -37,7 +37,7 @@ class Candidate:
 class Weights:
     dense: float = 0.6
     lexical: float = 0.3
-    rank: float = 0.1
+    rank: float = 0.3
     mmr_lambda: float = 0.75
     min_relative: float = 0.6  # keep sentences scoring at least this share of the best
     max_sentences: int = 5
