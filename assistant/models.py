@@ -7,8 +7,8 @@ stable JSON contract of ``pht ask --json`` (documented in the README).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 Status = Literal["answered", "red_flag", "out_of_scope", "invalid_input"]

@@ -22,8 +22,8 @@ import numpy as np
 from assistant.lexical import LexicalIndex, terms
 from assistant.models import Passage, QuoteSpan
 from ingest.embed import Embedder
-from ingest.text import normalize
 from ingest.store import IndexStore
+from ingest.text import normalize
 
 
 def rrf(

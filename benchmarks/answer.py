@@ -29,7 +29,7 @@ PHT = str(Path(sys.executable).parent / "pht")
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> float:

@@ -9,6 +9,7 @@ tests can force the splitter to bound chunks.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -27,7 +28,7 @@ class FakeEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         v = np.zeros(self.dimension, dtype=np.float32)
         words = _WORD.findall(text.lower())
-        for token in words + [a + "_" + b for a, b in zip(words, words[1:], strict=False)]:
+        for token in words + [a + "_" + b for a, b in itertools.pairwise(words)]:
             h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
             v[h % self.dimension] += 1.0 if (h >> 32) & 1 else -1.0
         n = float(np.linalg.norm(v))
