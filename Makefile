@@ -30,12 +30,13 @@ install-dev: $(VENV)/.installed-dev
 
 # Builds the index when missing, updates it when the corpus changed (embeds only what is new).
 index: install
-	$(PHT) ingest
+	$(PHT) ingest --quiet
 
 run: index
 	$(PY) app.py
 
-test: install-dev
+# ruff, the whole pytest suite, then the offline evaluation gated against evals/baseline.json.
+test: install-dev index
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 	$(PHT) eval --out eval-out
