@@ -98,8 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     ask_cli.register(sub)
     from evals import cli as eval_cli
     eval_cli.register(sub)
-    from evals import cli as eval_cli
-    eval_cli.register(sub)
     tools_cli.register(sub)
     return parser
 
