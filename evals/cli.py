@@ -89,8 +89,8 @@ class _Bar:
 def _one_torch_thread(active: bool) -> Iterator[None]:
     """Run the suite with one torch thread, then restore the previous count.
 
-    The suite embeds one short question at a time; with more torch threads than free cores
-    (a busy 2-core CI runner), spin-waiting made it ~10x slower (23 s vs 2.7 s for the cases).
+    The embedder already uses one thread per query; this also covers building the tutorial
+    retriever's index, which on a busy 2-core CI runner was several times slower with two.
     """
     try:
         import torch

@@ -4,7 +4,8 @@ Pure: it takes a ``Case``, the ``Answer`` the assistant gave and the raw corpus 
 read by the runner) and returns a ``CaseResult``. Claims are judged by ``evals.matcher`` on the
 answer text plus the *cited* notices (a notice holding a ``[n]`` marker, e.g. an edition note or
 "the articles say ... get evaluated [6]"); uncited notices (the disclaimer, gate messages) are
-boilerplate and are not judged, but forbidden patterns are checked on everything shown. A case
+boilerplate and are not judged, but forbidden patterns are checked on everything shown. A
+citation marker followed by a capitalised word ends a sentence (quoted list items). A case
 PASSES when: status == expected_status; no vital claim is CONTRADICTED; every vital claim is
 SUPPORTED (okay claims are reported, never gating); no forbidden pattern matches; every
 citation is verbatim; no citation is promotional. Citation support (reported, not part of the
@@ -31,6 +32,7 @@ from ingest.text import normalize as plain
 
 _MARK = re.compile(r"\[(\d+)\]")
 _LEAD = re.compile(r"^\s*((?:\[\d+\]\s*)+)")
+_BREAK = re.compile(r"(\[\d+\])[ \t]+(?=[A-Z\"“‘'])")
 SpanKind = Mapping[str, Sequence[tuple[int, int, str]]]  # source -> [(start, end, kind)]
 
 
@@ -100,9 +102,16 @@ def sentence_markers(text: str) -> list[tuple[str, list[int]]]:
 
 
 def judged_text(answer: Answer) -> str:
-    """The text claims are judged on: the answer plus its cited notices."""
+    """The text claims are judged on: the answer plus its cited notices, with a line break
+    after a citation marker that is followed by a capitalised word (quoted list items such as
+    ``Head straight [1] Slight bend at the hips and NOT the trunk [2]`` are separate claims).
+
+    >>> judged_text(Answer("q", "answered", "Head up [1] Bend the hips [2] but [3] not more."))
+    'Head up [1]\\nBend the hips [2] but [3] not more.'
+    """
     cited = [n for n in answer.notices if _MARK.search(n)]
-    return "\n\n".join([answer.answer, *cited]).strip()
+    text = "\n\n".join([answer.answer, *cited]).strip()
+    return _BREAK.sub(r"\1\n", text)
 
 
 def shown_text(answer: Answer) -> str:

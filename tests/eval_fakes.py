@@ -22,6 +22,11 @@ STRETCH = (
     "and it does not help."
 )
 ROOT = "the root cause of the problem is usually a weakness issue"
+ROOT_SENTENCE = (
+    "The reason is because it is not that your hamstring muscle length is restricted or you "
+    "have tight hamstrings, the root cause of the problem is usually a weakness issue and a "
+    "lack of ability for your hamstring tendon to withstand load and the demands of running."
+)
 RED_FLAGS = (
     "don’t have any red flags to not run (fracture, bone stress injury, nerve pain, pain "
     "levels greater than 5/10 with running)"
@@ -138,10 +143,7 @@ class EvalFakeService:
             )
         if "7/10" in q or "numb" in q:
             c, p = cite(1, NEWER, RED_FLAGS)
-            text = (
-                "Pain greater than 5/10 when running is a red flag: stop and get evaluated. "
-                f"The article lists: {RED_FLAGS} [1]."
-            )
+            text = f"Stop running and get evaluated: the article lists {RED_FLAGS} [1]."
             return Answer(
                 question, "red_flag", text, [c], [p], backend=self.backend_name, timings_ms=timings
             )
@@ -149,18 +151,19 @@ class EvalFakeService:
 
     def _stretch(self, question: str, timings: dict[str, float]) -> Answer:
         c, p = cite(1, NEWER, STRETCH, shift=3 if self.broken == "misquote" else 0)
-        text = f"Here is what the articles say:\n\n{STRETCH} [1]"
-        cites, ctx, notices = [c], [p], []
+        c2, p2 = cite(2, NEWER, ROOT_SENTENCE)
+        text = f"Here is what the articles say:\n\n{STRETCH} [1] {ROOT_SENTENCE} [2]"
+        cites, ctx, notices = [c, c2], [p, p2], []
         if self.broken == "stretch":
             text = "Stretching will fix it. [1]"
         if self.broken == "ad":
-            ad, ad_p = cite(2, NEWER, "This Episode Sponsored By:", kind="sponsorship")
-            text += " Also try this product [2]."
-            cites, ctx = [c, ad], [p, ad_p]
+            ad, ad_p = cite(3, NEWER, "This Episode Sponsored By:", kind="sponsorship")
+            text += " Also try this product [3]."
+            cites, ctx = [*cites, ad], [*ctx, ad_p]
         if self.broken == "labelled-ad":
-            ad, ad_p = cite(2, NEWER, "This Episode Sponsored By:", kind="sponsorship")
-            notices = ["That product appears only in a paid promotion [2]."]
-            cites, ctx = [c, ad], [p, ad_p]
+            ad, ad_p = cite(3, NEWER, "This Episode Sponsored By:", kind="sponsorship")
+            notices = ["That product appears only in a paid promotion [3]."]
+            cites, ctx = [*cites, ad], [*ctx, ad_p]
         if self.broken == "code":
             notices = ["Use code HEALTHYRUNNER for 30% off."]
         return Answer(

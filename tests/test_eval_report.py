@@ -23,7 +23,10 @@ openai_server = fake_openai_server.openai_server  # the fixture
 
 
 def _run(tmp_path: Path, service: EvalFakeService) -> tuple[int, Path]:
+    """`pht eval` on the fake cases; the baseline says every case passed."""
     out = tmp_path / "out"
+    baseline = {"cases": {c: "pass" for c in ("stretching-more", "rf-pain-7", "oos-html")}}
+    (tmp_path / "baseline.json").write_text(json.dumps(baseline), encoding="utf-8")
     args = build_parser().parse_args(
         [
             "eval",
@@ -32,7 +35,7 @@ def _run(tmp_path: Path, service: EvalFakeService) -> tuple[int, Path]:
             "--out",
             str(out),
             "--baseline",
-            str(tmp_path / "none.json"),
+            str(tmp_path / "baseline.json"),
             "--no-gate-sets",
             "--quiet",
         ]
@@ -65,7 +68,7 @@ def test_report_json_follows_the_documented_schema(failing_run: Path) -> None:
     assert run["backend"] == "fake-eval" and run["prompts"] == [{"name": "fake", "version": "1"}]
     assert run["datasets"][0]["items"] == 4 and len(run["datasets"][0]["sha256"]) == 64
     case = next(c for c in report["cases"] if c["id"] == "stretching-more")
-    assert case["passed"] is False and case["baseline"] == "new"
+    assert case["passed"] is False and case["baseline"] == "regression"
     assert case["why"][0].startswith("vital claim no-stretch-fix CONTRADICTED")
     assert case["verdicts"][0]["label"] == "CONTRADICTED"
     assert case["citations"][0]["verbatim"] is True and case["gold_rank"] == 1
@@ -79,19 +82,19 @@ def test_junit_has_one_testcase_per_case_and_names_why(failing_run: Path) -> Non
     assert cases is not None and len(cases.findall("testcase")) == 4
     failures = cases.findall("testcase/failure")
     assert len(failures) == 1
-    assert failures[0].get("type") == "new-failure"
+    assert failures[0].get("type") == "regression"
     assert failures[0].get("message", "").startswith("stretching-more: vital claim no-stretch-fix")
     gates = root.find("testsuite[@name='pht-eval.gates']")
     assert gates is not None
     failed = [tc.get("name") for tc in gates.findall("testcase") if tc.find("failure") is not None]
-    assert failed == ["vital_contradictions"]
+    assert "no-regressions" in failed
 
 
 def test_markdown_summary_lists_gates_and_failing_cases(failing_run: Path) -> None:
     md = (failing_run / "report.md").read_text(encoding="utf-8")
     assert md.startswith("## PHT eval: FAILED")
-    assert "| vital_contradictions | fail |" in md
-    assert "| `stretching-more` | new |" in md
+    assert "| no-regressions | fail |" in md
+    assert "| `stretching-more` | regression |" in md
 
 
 def test_html_is_self_contained_and_escapes_everything(failing_run: Path) -> None:

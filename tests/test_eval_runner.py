@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import build_parser
+from assistant.models import Answer
 from evals.dataset import check_anchors, load_cases
 from evals.gates import (
     BASELINE_FILE,
@@ -27,7 +28,7 @@ from evals.gates import (
 from evals.matcher import Label
 from evals.metrics import Labelled, compute_metrics, percentile
 from evals.runner import Inputs, load_inputs, read_corpus, run_eval
-from evals.scoring import score_case, sentence_markers
+from evals.scoring import judged_text, score_case, sentence_markers
 from tests.conftest import CORPUS, make_settings
 from tests.eval_fakes import EvalFakeService, write_cases
 
@@ -75,7 +76,7 @@ def test_good_answer_passes_with_supported_verbatim_cited_claim(tmp_path: Path, 
     [
         ("stretch", "vital claim no-stretch-fix CONTRADICTED"),
         ("misquote", "citation [1] not verbatim"),
-        ("ad", "citation [2] promotional: cites sponsorship"),
+        ("ad", "citation [3] promotional: cites sponsorship"),
         ("code", "forbidden pattern 'healthyrunner' matches"),
     ],
 )
@@ -92,7 +93,7 @@ def test_each_broken_rule_fails_the_case_and_says_why(
 
 def test_a_sponsorship_citation_labelled_as_promotion_is_allowed(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
     r = _score(tmp_path, corpus, "labelled-ad")
-    assert [c.promotional for c in r.citations] == [False, False]
+    assert [c.promotional for c in r.citations] == [False, False, False]
     assert r.passed, r.reasons
 
 
@@ -116,6 +117,14 @@ def test_markers_belong_to_the_sentence_before_when_they_lead() -> None:
         ("Hills come last.", [1]),
         ("[1] Build a base first [2][3].", [2, 3]),
         ("No marker here.", []),
+    ]
+
+
+def test_a_marker_before_a_capitalised_word_ends_a_quoted_list_item() -> None:
+    answer = Answer("q", "answered", "Head up [1] Slight bend at the hips and NOT the trunk [2]")
+    assert sentence_markers(judged_text(answer)) == [
+        ("Head up [1]", [1]),
+        ("Slight bend at the hips and NOT the trunk [2]", [2]),
     ]
 
 
@@ -145,9 +154,11 @@ def test_gate_set_metrics_count_misses_and_false_alarms() -> None:
 def test_floors_name_the_failing_cases(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
     results = [_score(tmp_path, corpus, "stretch")]
     m, counts = compute_metrics(results)
-    gates = {g.name: g for g in check_floors(m, counts, GATES.floors, results)}
+    floors = [Floor("vital_contradictions", "<=", 0), Floor("vital_claim_recall", ">=", 0.5)]
+    gates = {g.name: g for g in check_floors(m, counts, floors, results)}
     assert gates["vital_contradictions"].status == "fail"
     assert gates["vital_contradictions"].cases == ("stretching-more",)
+    assert gates["vital_claim_recall"].status == "fail"
     assert check_floors({"x": 2.0}, {}, [Floor("x", "<=", 1.0)])[0].status == "fail"
 
 
@@ -216,7 +227,7 @@ def test_done_when_a_broken_answer_makes_pht_eval_exit_nonzero_naming_the_case(
     assert read_baseline(tmp_path / "baseline.json")["cases"]["stretching-more"] == "pass"
     code, text = _eval(tmp_path, EvalFakeService(broken="stretch"))
     assert code == 1
-    assert "GATE FAILED vital_contradictions" in text and "stretching-more" in text
+    assert "GATE FAILED no-regressions" in text and "stretching-more" in text
     assert "REGRESSION stretching-more: vital claim no-stretch-fix CONTRADICTED" in text
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert report["baseline"]["regressions"] == ["stretching-more"]
