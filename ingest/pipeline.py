@@ -121,19 +121,24 @@ def ingest(
     summary.dropped = {k: v for k, v in prepared.blocks.items() if k != BlockKind.CONTENT.value}
 
     old: dict[str, dict[str, np.ndarray]] = {"chunks": {}, "sentences": {}}
-    old_ids: dict[str, set[str]] = {"chunks": set(), "sentences": set()}
+    old_records: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {"chunks": {}, "sentences": {}}
     compatible = False
     if store.active_build() is not None:
         compatible = store.fingerprint() == fp
         reuse = compatible and not rebuild
         for kind in old:
             recs = store.read(kind, embeddings=reuse)
-            old_ids[kind] = set(recs.ids)
+            old_records[kind] = dict(zip(recs.ids, zip(recs.documents, recs.metadatas, strict=True),
+                                         strict=True))
             if reuse:
                 old[kind] = {m["embed_key"]: recs.embeddings[i] for i, m in enumerate(recs.metadatas)}
-    new_ids = {"chunks": {c.id for c in prepared.chunks}, "sentences": {s.id for s in prepared.sentences}}
+    new_records = {
+        "chunks": {c.id: (c.text, _meta(c)) for c in prepared.chunks},
+        "sentences": {s.id: (s.text, _meta(s)) for s in prepared.sentences},
+    }
     total = len(prepared.chunks) + len(prepared.sentences)
-    if compatible and not rebuild and new_ids == old_ids:
+    # Unchanged means every record, text and metadata (kinds, sections, duplicate groups), is equal.
+    if compatible and not rebuild and new_records == old_records:
         summary.skipped = total
         summary.collection = str(store.active_build())
         store.drop_stale(keep=summary.collection)  # leftovers of an interrupted run
@@ -156,6 +161,6 @@ def ingest(
     summary.collection = store.write_build(fp, records, pause=pause)
     summary.embedded = n1 + n2
     summary.skipped = total - summary.embedded
-    summary.deleted = sum(len(old_ids[k] - new_ids[k]) for k in old_ids)
+    summary.deleted = sum(len(set(old_records[k]) - set(new_records[k])) for k in old_records)
     summary.seconds = time.perf_counter() - t0
     return summary

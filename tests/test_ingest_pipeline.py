@@ -195,3 +195,17 @@ def test_unwritable_index_folder_is_a_clear_error(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, index_dir=blocker / "index")
     with pytest.raises(IndexStateError, match="not writable"):
         ingest(settings, FakeEmbedder())
+
+
+def test_metadata_only_changes_are_written_without_reembedding(tmp_path: Path, corpus: Path) -> None:
+    settings = make_settings(tmp_path, corpus_dir=corpus)
+    first = ingest(settings, FakeEmbedder())
+    meta = corpus / "metadata.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("newer edition", "newest edition"),
+                    encoding="utf-8")
+    again = ingest(settings, FakeEmbedder())
+    assert again.collection != first.collection  # the change was written ...
+    recs = store_for(settings).read("chunks", embeddings=False)
+    assert any(m["edition"] == "newest edition" for m in recs.metadatas)
+    # ... and only texts whose embedding input changed (chunks carry the title; sentences don't)
+    assert again.embedded == 0
