@@ -35,9 +35,10 @@ index: install
 run: index
 	$(PY) app.py
 
-# ruff, the whole pytest suite, then the offline evaluation gated against evals/baseline.json.
+# ruff, mypy, the whole pytest suite, then the offline evaluation gated against evals/baseline.json.
 test: install-dev index
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 	$(PHT) eval --out eval-out
 

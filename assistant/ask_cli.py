@@ -137,7 +137,7 @@ def cmd_chat(
         history += [Turn("user", question), Turn("assistant", answer.answer)]
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ask", help="answer one question (or a JSONL batch) with citations")
     p.add_argument("question", nargs="?", help="the question, in quotes")
     p.add_argument("--json", action="store_true", help="print one JSON object (the stable contract)")

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from assistant.errors import PHTError
 from assistant.settings import Settings
@@ -59,7 +60,7 @@ class _progress_bar:
     """A tqdm bar fed by (done, total) callbacks; silent when disabled or tqdm is missing."""
 
     def __init__(self, disable: bool):
-        self._bar = None
+        self._bar: Any = None
         self._disable = disable
 
     def update(self, done: int, total: int) -> None:

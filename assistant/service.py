@@ -273,6 +273,7 @@ class Assistant:
         self, question: str, history: Sequence[Turn], query: str, vec: np.ndarray,
         gate: Any, draft: Draft,
     ) -> Iterator[str | Answer]:
+        assert self.llm is not None
         conflicts = [n.note for n in touched(self.notes, query)]
         try:
             result: Answer | None = None

@@ -17,7 +17,7 @@ from assistant.settings import Settings
 
 
 def cmd_calibrate_scope(args: argparse.Namespace) -> int:
-    from assistant.scope import calibrate, evaluate, save_calibration
+    from assistant.scope import ScopeFeatures, calibrate, evaluate, save_calibration
     from assistant.service import build_assistant
     from evals.dataset import load_scope
 
@@ -27,7 +27,7 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     assert gate is not None
     items = load_scope(Path(args.dataset) if args.dataset else None)
 
-    def features(split: str) -> list[tuple[object, bool]]:
+    def features(split: str) -> list[tuple[ScopeFeatures, bool]]:
         out = []
         for item in items:
             if item.split != split:
@@ -37,9 +37,9 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
                         item.in_scope))
         return out
 
-    cal = calibrate(features("calibration"), gate.weights,  # type: ignore[arg-type]
+    cal = calibrate(features("calibration"), gate.weights,
                     embedder=service.embedder.fingerprint(), lexicon=gate.lexicon)
-    test = evaluate(cal, features("test"))  # type: ignore[arg-type]
+    test = evaluate(cal, features("test"))
     path = save_calibration(cal, Path(args.out)) if args.out else save_calibration(cal)
     m = cal.metrics
     print(f"Scope gate (positive = out of scope), rule: {cal.rule}")
@@ -70,10 +70,11 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
-    return int(app.main() or 0)
+    app.main()
+    return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("calibrate-scope", help="calibrate the out-of-scope gate on labelled questions")
     c.add_argument("--dataset", help="labelled questions (default evals/datasets/scope.yaml)")
     c.add_argument("--out", help="where to write the calibration (default: the packaged file)")

@@ -110,5 +110,6 @@ class TutorialRetriever:
     def search(self, query: str) -> list[Retrieved]:
         got = self._col.query(query_embeddings=[self.embedder.embed([query])[0].tolist()],
                               n_results=self.k, include=["documents"])
+        documents = got["documents"] or [[]]
         return [Retrieved(self.sources[int(i)], d)
-                for i, d in zip(got["ids"][0], got["documents"][0], strict=True)]
+                for i, d in zip(got["ids"][0], documents[0], strict=True)]

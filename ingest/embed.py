@@ -94,8 +94,8 @@ class SentenceTransformerEmbedder:
         get_dim = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
-        self.dimension = int(get_dim())
-        self.max_tokens = int(self._model.max_seq_length)
+        self.dimension = int(get_dim() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 0)
         self._tokenizer = self._model.tokenizer
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
