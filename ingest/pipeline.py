@@ -84,17 +84,22 @@ def _meta(x: Chunk | Sentence) -> dict[str, Any]:
 
 def _embed_reusing(
     items: Sequence[Chunk | Sentence], old: dict[str, np.ndarray], embedder: Embedder,
-    progress: Progress | None, done: int, total: int, batch: int,
+    progress: Progress | None, batch: int,
 ) -> tuple[np.ndarray, int]:
+    """Vectors for ``items``: reused by embedding-input hash where possible, else embedded.
+
+    New texts are embedded in batches of similar length (less padding), then put back in order.
+    """
     vectors: list[np.ndarray | None] = [old.get(content_hash(x.embed_text)) for x in items]
-    todo = [i for i, v in enumerate(vectors) if v is None]
+    todo = sorted((i for i, v in enumerate(vectors) if v is None),
+                  key=lambda i: len(items[i].embed_text))
     for start in range(0, len(todo), batch):
         idx = todo[start : start + batch]
         embedded = embedder.embed([items[i].embed_text for i in idx])
         for i, v in zip(idx, embedded, strict=True):
             vectors[i] = v
         if progress:
-            progress(done + start + len(idx), total)
+            progress(start + len(idx), len(todo))
     arr = np.stack([v for v in vectors if v is not None]) if items else np.zeros((0, embedder.dimension))
     return arr.astype(np.float32), len(todo)
 
@@ -145,13 +150,12 @@ def ingest(
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    chunk_vecs, n1 = _embed_reusing(
-        prepared.chunks, old["chunks"], embedder, progress, 0, total, settings.embedding_batch_size
-    )
-    sent_vecs, n2 = _embed_reusing(
-        prepared.sentences, old["sentences"], embedder, progress, len(prepared.chunks), total,
+    items: list[Chunk | Sentence] = [*prepared.chunks, *prepared.sentences]
+    vectors, n_embedded = _embed_reusing(
+        items, {**old["chunks"], **old["sentences"]}, embedder, progress,
         settings.embedding_batch_size,
     )
+    chunk_vecs, sent_vecs = vectors[: len(prepared.chunks)], vectors[len(prepared.chunks) :]
     records = {
         "chunks": Records([c.id for c in prepared.chunks], [c.text for c in prepared.chunks],
                           [_meta(c) for c in prepared.chunks], chunk_vecs),
@@ -159,7 +163,7 @@ def ingest(
                              [_meta(s) for s in prepared.sentences], sent_vecs),
     }
     summary.collection = store.write_build(fp, records, pause=pause)
-    summary.embedded = n1 + n2
+    summary.embedded = n_embedded
     summary.skipped = total - summary.embedded
     summary.deleted = sum(len(set(old_records[k]) - set(new_records[k])) for k in old_records)
     summary.seconds = time.perf_counter() - t0
