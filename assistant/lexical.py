@@ -128,6 +128,13 @@ def load_synonyms() -> Synonyms:
     return Synonyms.from_lists(load_data("synonyms.yaml")["groups"])
 
 
+@cache
+def load_topic_terms() -> frozenset[str]:
+    from assistant.gate_data import load_data
+
+    return frozenset(stem(t) for t in load_data("synonyms.yaml").get("topic_terms", []))
+
+
 def correct_typos(query_terms: Sequence[str], vocabulary: set[str], cutoff: float = 0.85) -> list[str]:
     """Replace unknown terms (5+ letters) by the closest vocabulary term, if close enough.
 
@@ -158,9 +165,14 @@ class LexicalIndex:
 
     expansion_weight: float = 0.3
 
+    topic: frozenset[str] = field(default_factory=lambda: load_topic_terms())
+
     def own_terms(self, query: str) -> list[str]:
-        """The query's own terms, typos repaired."""
-        return correct_typos(terms(query), self.vocabulary)
+        """The query's own terms, typos repaired; the corpus's topic words are left out
+        when the query has any other content word."""
+        found = correct_typos(terms(query), self.vocabulary)
+        specific = [t for t in found if t not in self.topic]
+        return specific or found
 
     def query_terms(self, query: str) -> list[str]:
         """Own terms plus synonym expansions."""
