@@ -26,7 +26,7 @@ STOPWORDS = frozenset(
     it its this that these those i me my we our you your he she they them his her their what which
     who whom how do does did doing have has had having can could should would will shall may might
     must so than too very just not no into about over under up down out off again then there here
-    when where why all any both each few more most other some such only own same s t don't isn't
+    when where all any both each few more most other some such only own same s t don't isn't
     am im i'm ive i've get got getting ok okay""".split()
 )
 # Short words that matter in this domain even though they are short or look like stopwords.
