@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from assistant.gate_data import load_data
 from assistant.models import Answer, Citation, Passage
 
 DISCLAIMER = (
@@ -130,7 +131,8 @@ def render_notices(answer: Answer, anchor: str = "") -> str:
     """A red alert box (first notice) for red flags; an info box per other notice.
 
     A notice identical to the answer text is shown only as the red-flag alert, never as
-    an info box; citation markers in notices are linked.
+    an info box; the standard disclaimer is left to the page banner; citation markers in
+    notices are linked.
     """
     markers = {c.marker for c in answer.citations}
 
@@ -145,7 +147,9 @@ def render_notices(answer: Answer, anchor: str = "") -> str:
             f'<div class="pht-alert" role="alert"><strong>{_STATUS_LABEL["red_flag"]}</strong>'
             f"<p>{text(first)}</p></div>"
         )
-    infos = [n for n in notices if n.strip() != answer.answer.strip()]
+    # The page's banner already carries the disclaimer: don't repeat it under every answer.
+    banner = str(load_data("answer_texts.yaml")["disclaimer"]).strip()
+    infos = [n for n in notices if n.strip() not in (answer.answer.strip(), banner)]
     return alert + "".join(f'<div class="pht-info" role="note">{text(n)}</div>' for n in infos)
 
 
