@@ -164,9 +164,9 @@ class Assistant:
             hit = self._anchor_span(*self._evaluation_anchor())
             if hit is not None:
                 pinned.add(hit[1].id)
-                if all(p.id != hit[0].id for p in passages):
-                    passages = [*passages, hit[0]]
-                    draft.contexts = list(passages)
+                # Contexts are in the order the answer uses them: the pinned passage first.
+                passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
+                draft.contexts = list(passages)
         cands = self.candidates(passages)
         scores = relevance(cands, vec, self.retriever.lexical.query_terms(query))
         picked = select(
