@@ -15,12 +15,12 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ingest.models import Chunk, Sentence
+from ingest.models import Chunk, Sentence, Unit
 
 NEAR_DUP_CONTAINMENT = 0.8
 
 
-def _rep_key(x: Chunk | Sentence) -> tuple[int, str, int]:
+def _rep_key(x: Unit) -> tuple[int, str, int]:
     return (-x.edition_rank, x.source, x.position)
 
 
@@ -28,9 +28,10 @@ def mark_sentence_duplicates(sentences: Sequence[Sentence]) -> list[Sentence]:
     """Give every sentence its group representative's id (its own id when unique).
 
     >>> from ingest.models import BlockKind
+    >>> from ingest.text import dup_key
     >>> def s(i, src, rank, text):
     ...     return Sentence(i, src, 0, len(text), text, BlockKind.CONTENT, "", "", "", rank,
-    ...                     "c", 0, __import__("ingest.text").text.dup_key(text), text)
+    ...                     0, dup_key(text), text)
     >>> out = mark_sentence_duplicates([s("a", "old", 1, "Load it."), s("b", "new", 2, "Load  it.")])
     >>> [x.dup_group for x in out]
     ['b', 'b']

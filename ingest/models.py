@@ -68,8 +68,8 @@ class Block:
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A sentence of a block: the unit the extractive answerer quotes."""
+class Unit:
+    """What sentences and chunks share: an exact span of a file, its kind and its context."""
 
     id: str
     source: str
@@ -81,33 +81,25 @@ class Sentence:
     title: str
     edition: str
     edition_rank: int
-    chunk_id: str
-    position: int  # order within its file
+    position: int  # order within its file (among units of the same type)
     dup_key: str  # hash of the normalised text; equal keys = duplicates across files
     embed_text: str  # what the embedding model sees
-    dup_group: str = ""  # id of the newest-edition sentence with the same dup_key, else own id
+    dup_group: str = ""  # id of the newest-edition member of its duplicate group, else own id
 
 
 @dataclass(frozen=True)
-class Chunk:
+class Sentence(Unit):
+    """A sentence of a block: the unit the extractive answerer quotes."""
+
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk(Unit):
     """A contiguous run of same-kind sentences within one section, bounded in model tokens."""
 
-    id: str
-    source: str
-    start: int
-    end: int
-    text: str
-    kind: BlockKind
-    section: str
-    title: str
-    edition: str
-    edition_rank: int
-    position: int
-    dup_key: str
-    embed_text: str
-    n_tokens: int
+    n_tokens: int = 0
     sentence_ids: tuple[str, ...] = ()
-    dup_group: str = ""  # id of the newest-edition chunk this one (near-)duplicates, else own id
 
 
 @dataclass

@@ -24,7 +24,7 @@ from ingest.classify import classify_blocks, sentence_kind
 from ingest.dedupe import mark_chunk_duplicates, mark_sentence_duplicates
 from ingest.embed import Embedder
 from ingest.load import load_corpus
-from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc
+from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc, Unit
 from ingest.segment import segment_blocks, split_sentences
 from ingest.split import PIPELINE_VERSION, split_document
 from ingest.store import Fingerprint, IndexStore, Records, make_client
@@ -67,7 +67,7 @@ def fingerprint_of(embedder: Embedder) -> Fingerprint:
     return Fingerprint(embedder.name, embedder.dimension, embedder.fingerprint(), PIPELINE_VERSION)
 
 
-def _meta(x: Chunk | Sentence) -> dict[str, Any]:
+def _meta(x: Unit) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "source": x.source, "start": x.start, "end": x.end, "kind": x.kind.value,
         "section": x.section, "title": x.title, "edition": x.edition,
@@ -77,13 +77,13 @@ def _meta(x: Chunk | Sentence) -> dict[str, Any]:
     if isinstance(x, Chunk):
         meta["n_tokens"] = x.n_tokens
         meta["sentence_ids"] = ",".join(x.sentence_ids)
-    else:
+    elif isinstance(x, Sentence):
         meta["chunk_id"] = x.chunk_id
     return meta
 
 
 def _embed_reusing(
-    items: Sequence[Chunk | Sentence], old: dict[str, np.ndarray], embedder: Embedder,
+    items: Sequence[Unit], old: dict[str, np.ndarray], embedder: Embedder,
     progress: Progress | None, batch: int,
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``items``: reused by embedding-input hash where possible, else embedded.
@@ -150,7 +150,7 @@ def ingest(
         summary.seconds = time.perf_counter() - t0
         return summary
 
-    items: list[Chunk | Sentence] = [*prepared.chunks, *prepared.sentences]
+    items: list[Unit] = [*prepared.chunks, *prepared.sentences]
     vectors, n_embedded = _embed_reusing(
         items, {**old["chunks"], **old["sentences"]}, embedder, progress,
         settings.embedding_batch_size,
