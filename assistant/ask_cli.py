@@ -3,8 +3,8 @@
 ``pht ask "Q"`` prints a readable answer with its sources (streamed as it is
 produced); ``--json`` prints the one-object JSON contract; ``--batch FILE``
 answers a JSONL file line by line (one JSON object per input line, in order, the
-model loaded once; a bad line yields an ``invalid_input`` object and the batch
-goes on). ``pht chat`` is an interactive terminal chat with history. The
+model loaded once; a bad or blank line yields an ``invalid_input`` object, with
+the line's own ``id`` when it has one, and the batch goes on). ``pht chat`` is an interactive terminal chat with history. The
 formatting functions are pure; the commands do the IO.
 """
 
@@ -62,10 +62,8 @@ def run_batch(service: AnswerService, lines: Sequence[str], out: TextIO) -> int:
     for lineno, line in enumerate(lines, start=1):
         item = parse_batch_line(line, lineno)
         if isinstance(item, InvalidLine):
-            if item.code == "empty_line":
-                continue
             bad += 1
-            out.write(json.dumps(invalid_line_json(item)) + "\n")
+            out.write(json.dumps(invalid_line_json(item, item.id)) + "\n")
             continue
         answer = service.ask(item.question, item.history)
         out.write(json.dumps({"id": item.id, **answer.to_json()}) + "\n")
@@ -83,8 +81,11 @@ def _service(args: argparse.Namespace) -> AnswerService:
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.batch:
         try:
-            with open(args.batch, encoding="utf-8") as fh:
-                lines = fh.read().splitlines()
+            with open(args.batch, encoding="utf-8", newline="") as fh:
+                # Lines end at "\n" only: U+2028 and friends inside a question stay in it.
+                lines = [ln.rstrip("\r\n") for ln in fh.read().split("\n")]
+            if lines and lines[-1] == "":
+                lines.pop()  # the file's final newline ends the last line, it starts none
         except (OSError, UnicodeDecodeError) as exc:
             print(f"pht: cannot read batch file {args.batch}: {exc}", file=sys.stderr)
             return 2

@@ -128,6 +128,8 @@ class Retriever:
 
     def dense(self, vector: np.ndarray, n: int, kind: str = "content") -> list[tuple[str, float]]:
         """Ids and cosine similarities of the ``n`` nearest chunks of ``kind``."""
+        if n <= 0:
+            return []
         got = self._chunks.query(
             query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
             include=["distances"],
@@ -156,6 +158,8 @@ class Retriever:
 
     def best_sentence_chunks(self, vec: np.ndarray, n: int = 60) -> list[str]:
         """Content chunks ranked by their best-matching sentence (Chroma sentence search)."""
+        if not self.content_ids:
+            return []
         got = self._sentences.query(
             query_embeddings=[vec.tolist()], n_results=min(n, max(1, len(self.sentences.row))),
             where={"kind": "content"}, include=["metadatas"],
@@ -192,17 +196,22 @@ class Retriever:
         rep_keys = {self.sentences.meta[s.id]["dup_key"] for s in rep.sentences}
         return any(self.sentences.meta[s.id]["dup_key"] not in rep_keys for s in p.sentences)
 
-    def promotions(self, query: str, k: int = 2) -> list[Passage]:
-        """Sponsorship blocks closest to ``query`` (never used as advice)."""
-        sponsored = [cid for cid, p in self.passages.items() if p.kind == "sponsorship"]
-        if not sponsored:
-            return []
-        hits = self.dense(self.embed_query(query), min(k, len(sponsored)), kind="sponsorship")
-        return [_with_score(self.passages[i], s) for i, s in hits]
+    def promotions(
+        self, query: str, k: int = 2, kinds: Sequence[str] = ("sponsorship", "call_to_action")
+    ) -> list[Passage]:
+        """Promotional blocks (paid sponsorships, sales pitches) closest to ``query``, to be
+        named as such, never used as advice."""
+        vec = self.embed_query(query)
+        hits: list[tuple[str, float]] = []
+        for kind in kinds:
+            n = sum(1 for p in self.passages.values() if p.kind == kind)
+            hits += self.dense(vec, min(k, n), kind=kind)
+        hits.sort(key=lambda h: -h[1])
+        return [_with_score(self.passages[i], s) for i, s in hits[:k]]
 
     def max_similarity(self, vector: np.ndarray) -> float:
         """Best cosine between a query vector and any content chunk (a scope feature)."""
-        hits = self.dense(vector, 1)
+        hits = self.dense(vector, 1) if self.content_ids else []
         return hits[0][1] if hits else 0.0
 
     def as_langchain(self, k: int = 4) -> Any:

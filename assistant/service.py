@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import LLMError
+from assistant.errors import ConfigError, LLMError
 from assistant.extractive import Candidate, compose_answer, relevance, select
 from assistant.gate_data import load_data
 from assistant.gates import check_question
+from assistant.lexical import terms
 from assistant.models import Answer, Citation, Passage, Turn
 from assistant.notes import EditorialNote, load_notes, touched
 from assistant.retrieval import Retriever
@@ -87,7 +88,7 @@ class Assistant:
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
         elif gate.status == "out_of_scope" or (
-            "promotion" not in gate.intents and not self._in_scope(query, vec)
+            not gate.intents & {"promotion", "diagnosis"} and not self._in_scope(query, vec)
         ):
             draft.status = "out_of_scope"
             draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
@@ -205,20 +206,26 @@ class Assistant:
         return out
 
     def _promotion(self, query: str, draft: Draft) -> None:
+        """Name the promotional block the question is about (a sponsorship or a sales pitch)
+        for what it is, citing it with its kind; no advice is drawn from it."""
         promos = self.retriever.promotions(query, k=1)
         marker = len(draft.citations) + 1
         if not promos:
             draft.parts.append(self.texts["promotion_absent"])
             return
         p = promos[0]
-        span = next((s for s in p.sentences if s.kind == "sponsorship"), None)
-        if span is None:
+        qterms = set(self.retriever.lexical.query_terms(query))
+        spans = [s for s in p.sentences if s.kind == p.kind]
+        if not spans:
             return
+        # The sentence that names what was asked about, not the "Sponsored by:" header.
+        span = max(spans, key=lambda s: (len(qterms & set(terms(s.text))), len(s.text)))
         draft.citations.append(
             Citation(marker, p.source, p.title, p.edition, span.text, span.start, span.end,
-                     kind="sponsorship", section=p.section)
+                     kind=p.kind, section=p.section)
         )
-        draft.parts.append(self.texts["promotion"].format(marker=marker))
+        template = "promotion" if p.kind == "sponsorship" else "sales_pitch"
+        draft.parts.append(self.texts[template].format(marker=marker))
         draft.contexts = [p, *draft.contexts][: self.settings.top_k]
 
     def _edition_notes(self, query: str, draft: Draft) -> None:
@@ -336,6 +343,11 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
         settings.embedding_model, device=settings.embedding_device,
         batch_size=settings.embedding_batch_size,
     )
+    if not settings.corpus_dir.is_dir():
+        raise ConfigError(
+            f"Corpus folder {settings.corpus_dir} not found (it holds the editorial notes).",
+            "Run pht from the project folder, or set PHT_CORPUS_DIR.",
+        )
     store = IndexStore(make_client(settings), settings.collection_prefix)
     store.check_compatible(fingerprint_of(embedder))
     retriever = Retriever(store, embedder, candidates=settings.candidates, rrf_k=settings.rrf_k)

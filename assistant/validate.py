@@ -51,6 +51,7 @@ class InvalidLine:
     lineno: int
     message: str
     code: str = "invalid"  # "empty_line" lets a caller skip blank lines quietly
+    id: str | None = None  # the line's own "id", when it had a usable one
 
 
 def _message(code: str, **fields: object) -> str:
@@ -131,6 +132,18 @@ def parse_batch_line(line: str, lineno: int) -> BatchItem | InvalidLine:
     >>> parse_batch_line('{"q": "What is PHT?"}', 4).message
     "line 4: unknown key(s) ['q']; allowed: id, question, history."
     """
+    result = _parse_batch_line(line, lineno)
+    if isinstance(result, InvalidLine) and result.id is None:
+        try:
+            value = json.loads(line)
+        except ValueError:
+            return result
+        if isinstance(value, dict) and isinstance(value.get("id"), str) and value["id"]:
+            return InvalidLine(result.lineno, result.message, result.code, value["id"])
+    return result
+
+
+def _parse_batch_line(line: str, lineno: int) -> BatchItem | InvalidLine:
     where = f"line {lineno}"
     if not line.strip():
         return InvalidLine(lineno, f"{where} is empty.", code="empty_line")

@@ -157,12 +157,17 @@ def span_kind(kinds: SpanKind, source: str, start: int) -> str:
     return ""
 
 
+# Kinds an answer may cite when it names them for what they are ("a paid promotion").
+LABELLABLE_KINDS = frozenset({"sponsorship", "call_to_action"})
+
+
 def check_citation(c: Citation, raw: str | None, kinds: SpanKind, labelled: bool) -> CitationCheck:
     """Verbatim (``raw[start:end] == quote``) and promotional checks of one citation.
 
     A citation is promotional when its kind (the assistant's label, or the corpus kind of
     the span when the assistant says "content") is a promotional kind, unless it is a
-    "sponsorship" citation that the answer labels as a promotion (``labelled``).
+    "sponsorship" or "call_to_action" citation, so labelled by the assistant, that the
+    answer's sentence calls a promotion or sales pitch (``labelled``).
     """
     whys = []
     if raw is None:
@@ -174,7 +179,8 @@ def check_citation(c: Citation, raw: str | None, kinds: SpanKind, labelled: bool
     corpus_kind = span_kind(kinds, c.source, c.start)
     effective = c.kind if c.kind != "content" else (corpus_kind or "content")
     promo_kind = effective in BlockKind._value2member_map_ and BlockKind(effective).is_promotional
-    promotional = promo_kind and not (effective == "sponsorship" == c.kind and labelled)
+    labelled_kind = effective == c.kind and c.kind in LABELLABLE_KINDS
+    promotional = promo_kind and not (labelled_kind and labelled)
     if promotional:
         whys.append(
             f"cites {effective} text" + ("" if c.kind == effective else " labelled content")

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SMALL_BATCH = 4
+_THREADS_LOCK = threading.Lock()
 
 
 @runtime_checkable
@@ -104,14 +106,17 @@ class SentenceTransformerEmbedder:
         if len(texts) <= SMALL_BATCH:
             # A query or two: one intra-op thread is faster than two (no OpenMP barrier), and
             # it does not stall when the other core is busy (a web server, a test runner).
+            # torch's thread count is process-wide: the lock keeps concurrent callers from
+            # restoring each other's value.
             import torch
 
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                return self._encode(texts)
-            finally:
-                torch.set_num_threads(threads)
+            with _THREADS_LOCK:
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    return self._encode(texts)
+                finally:
+                    torch.set_num_threads(threads)
         return self._encode(texts)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -102,6 +102,7 @@ def load_corpus(corpus_dir: Path, *, max_file_bytes: int = 5_000_000) -> LoadedC
             )
             info = {}
         first_line = next((ln.strip() for ln in text.splitlines() if ln.strip()), path.stem)
+        first_line = first_line.lstrip("#").strip() or path.stem  # a Markdown heading
         out.docs.append(
             SourceDoc(
                 source=source_name(corpus_dir, path),

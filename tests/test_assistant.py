@@ -114,6 +114,20 @@ def test_sponsored_product_is_named_a_paid_promotion(assistant: Assistant) -> No
     assert_verbatim(a)
 
 
+def test_sales_pitch_is_named_a_sales_pitch(assistant: Assistant) -> None:
+    a = assistant.ask("Should I book a call with the coaching program?")
+    assert a.status == "answered"
+    assert "sales pitch" in a.answer and "not medical advice" in a.answer
+    assert [c.kind for c in a.citations] == ["call_to_action"]
+    assert_verbatim(a)
+
+
+def test_what_do_i_have_is_never_out_of_scope(assistant: Assistant) -> None:
+    a = assistant.ask("what do I have?")
+    assert a.status == "answered"
+    assert any("personalized evaluation" in c.quote for c in a.citations)
+
+
 def test_edition_conflict_adds_a_notice_citing_the_newer_passage(assistant: Assistant) -> None:
     a = assistant.ask("Is foam rolling or dry needling good for PHT?")
     note = next(n for n in a.notices if n.startswith("Edition conflict"))
@@ -168,12 +182,15 @@ def test_batch_cli_keeps_order_and_survives_bad_lines(
     from assistant.ask_cli import run_batch
 
     lines = [json.dumps({"id": "a", "question": "What is PHT?"}), "not json",
-             json.dumps({"id": "c", "question": ""}), json.dumps({"question": "Is 2/10 pain ok during my hamstring exercises?"})]
+             json.dumps({"id": "c", "question": ""}),
+             json.dumps({"question": "Is 2/10 pain ok during my hamstring exercises?"}),
+             "", json.dumps({"id": "no-question"})]
     import io
 
     out = io.StringIO()
     bad = run_batch(assistant, lines, out)
     rows = [json.loads(x) for x in out.getvalue().splitlines()]
-    assert bad == 1
-    assert [r["id"] for r in rows] == ["a", "line-2", "c", "line-4"]
-    assert [r["status"] for r in rows] == ["answered", "invalid_input", "invalid_input", "answered"]
+    assert bad == 3
+    assert [r["id"] for r in rows] == ["a", "line-2", "c", "line-4", "line-5", "no-question"]
+    assert [r["status"] for r in rows] == ["answered", "invalid_input", "invalid_input", "answered",
+                                           "invalid_input", "invalid_input"]
