@@ -80,13 +80,29 @@ def test_valid_citations_are_renumbered_by_first_appearance_with_verbatim_quotes
 def test_quote_is_the_best_overlapping_sentence_and_ties_go_to_the_earliest() -> None:
     v = verify_citations("Keep the pace gentle for a while [1].", [HILLS])
     assert v.citations[0].quote == "Keep the pace gentle for two weeks."
-    v = verify_citations("Zebras are striped [1].", [HILLS])  # no overlap at all
-    assert v.citations[0].quote == HILLS.sentences[0].text
+    with pytest.raises(LLMError):  # no overlap at all: the marker supports nothing
+        verify_citations("Zebras are striped [1].", [HILLS])
+
+
+def test_a_citation_must_share_the_sentences_words() -> None:
+    v = verify_citations("Hills come last [1]. Stretch hard every single day [1].", [HILLS])
+    assert v.text == "Hills come last [1]. Stretch hard every single day."
+    assert any(n.startswith("Citation removed") and "Stretch hard" in n for n in v.notices)
+
+
+@pytest.mark.parametrize("bad", [
+    "You definitely have a torn hamstring tendon [1].",
+    "Use code RUN20 for 20% off collagen [1].",
+])
+def test_diagnoses_and_offers_are_always_removed(bad: str) -> None:
+    v = verify_citations(f"Add hills and speed work last [1]. {bad}", [HILLS, PROMO])
+    assert v.text == "Add hills and speed work last [1]."
+    assert any("diagnosis or a product offer" in n for n in v.notices)
 
 
 def test_grouped_and_repeated_markers() -> None:
-    v = verify_citations("Both matter [2, 1]. Hills last [1][1].", [HILLS, SITTING])
-    assert v.text == "Both matter [1][2]. Hills last [2]."
+    v = verify_citations("Hills and sitting both matter [2, 1]. Hills last [1][1].", [HILLS, SITTING])
+    assert v.text == "Hills and sitting both matter [1][2]. Hills last [2]."
     assert [c.source for c in v.citations] == [SITTING.source, HILLS.source]
 
 
@@ -98,7 +114,7 @@ def test_out_of_range_markers_are_removed_with_a_notice() -> None:
 
 
 def test_unsupported_sentences_flagged_or_dropped() -> None:
-    answer = "Hills last [1]. Everyone should stretch daily. Sit less [2]."
+    answer = "Hills last [1]. Everyone should stretch daily. Sitting pain should not decide [2]."
     flagged = verify_citations(answer, [HILLS, SITTING], "flag")
     assert "Everyone should stretch daily." in flagged.text
     assert flagged.notices == [
@@ -106,7 +122,7 @@ def test_unsupported_sentences_flagged_or_dropped() -> None:
         "\u201cEveryone should stretch daily.\u201d"
     ]
     dropped = verify_citations(answer, [HILLS, SITTING], "drop")
-    assert dropped.text == "Hills last [1]. Sit less [2]."
+    assert dropped.text == "Hills last [1]. Sitting pain should not decide [2]."
     assert dropped.notices == [
         "Removed 1 sentence of the generated answer that cited no passage it was given."
     ]

@@ -6,9 +6,11 @@ markers pointing to no given passage are removed (with a notice), sentences left
 without a valid citation are flagged or dropped, kept markers are renumbered 1..k in
 order of first appearance, and each cited passage becomes a ``Citation`` whose quote is
 the passage sentence (``QuoteSpan``) sharing most words with the sentences citing it
-(ties: the earliest). It does not judge whether the quote really entails the sentence
-(that would need a model) and does not call the LLM; an answer with no valid citation
-at all raises ``LLMError`` so the caller can fall back.
+(ties: the earliest). A sentence is only kept as cited when at least ``support_min`` of its
+content words occur in the passages it cites, and a sentence that states a diagnosis or
+a discount offer (``unsafe`` patterns in ``words.yaml``) is always removed. Word overlap is
+a guard, not proof of entailment (that would need a model); it does not call the LLM. An
+answer with no valid citation at all raises ``LLMError`` so the caller can fall back.
 """
 
 from __future__ import annotations
@@ -41,11 +43,52 @@ _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
 @cache
-def _words() -> tuple[frozenset[str], frozenset[str]]:
-    data = yaml.safe_load(
+def _data() -> dict[str, object]:
+    return dict(yaml.safe_load(
         resources.files("assistant.llm").joinpath("words.yaml").read_text(encoding="utf-8")
-    )
-    return frozenset(data["stopwords"]), frozenset(data["abbreviations"])
+    ))
+
+
+@cache
+def _words() -> tuple[frozenset[str], frozenset[str]]:
+    data = _data()
+    return frozenset(data["stopwords"]), frozenset(data["abbreviations"])  # type: ignore[call-overload]
+
+
+@cache
+def _unsafe() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in _data()["unsafe"])  # type: ignore[attr-defined]
+
+
+def is_unsafe(sentence: str) -> bool:
+    """True for a sentence no answer may carry: a diagnosis or a discount offer.
+
+    >>> is_unsafe("You definitely have a torn hamstring tendon [1].")
+    True
+    >>> is_unsafe("Use code RUN15 for 15% off [2].")
+    True
+    >>> is_unsafe("Loading the tendon is the key [1].")
+    False
+    """
+    low = normalize(_MARKERS.sub("", sentence), lower=True)
+    return any(p.search(low) for p in _unsafe())
+
+
+def supported(sentence: str, cited: Sequence[Passage]) -> bool:
+    """Enough of the sentence's content words occur in the passages it cites.
+
+    >>> p = Passage("p", "a.txt", 0, 30, "Hills and speed come last.", 1.0, "content", "", "T", "e", 1)
+    >>> supported("Add hills and speed last [1].", [p]), supported("Stretch hard daily [1].", [p])
+    (True, False)
+    """
+    words = content_words(_MARKERS.sub("", sentence))
+    if not words:
+        return True
+    have: set[str] = set()
+    for p in cited:
+        have |= content_words(p.text) | content_words(p.section)
+    share = len(words & have) / len(words)
+    return share >= float(_data()["support_min"])  # type: ignore[arg-type]
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -174,6 +217,7 @@ def verify_citations(
     kept: list[tuple[str, str, list[int]]] = []  # (separator before, sentence, valid numbers)
     notices: list[str] = []
     dropped = 0
+    unsafe = 0
     prev_end = 0
     for s, e in sentences:
         sep, sentence = answer[prev_end:s], answer[s:e]
@@ -181,6 +225,15 @@ def verify_citations(
         numbers = parse_markers(sentence)
         valid = [k for k in numbers if 1 <= k <= n]
         invalid += [k for k in numbers if not 1 <= k <= n and k not in invalid]
+        if is_unsafe(sentence):
+            unsafe += 1
+            continue
+        if valid and not supported(sentence, [passages[k - 1] for k in valid]):
+            notices.append(
+                f"Citation removed: the passage cited does not support \u201c{_short(sentence)}\u201d"
+            )
+            valid = []
+            sentence = _MARKERS.sub("", sentence)
         if not valid and _is_claim(sentence):
             if unsupported == "drop":
                 dropped += 1
@@ -197,6 +250,11 @@ def verify_citations(
             0,
             f"Removed the citation marker{plural} {listed}: {verb} pointed to no passage "
             "given to the model.",
+        )
+    if unsafe:
+        notices.append(
+            f"Removed {unsafe} sentence{'s' if unsafe > 1 else ''} of the generated answer that "
+            "stated a diagnosis or a product offer; the articles give neither."
         )
     if dropped:
         notices.append(
