@@ -84,12 +84,13 @@ class Retriever:
         self.fusion = fusion
         self.candidates = candidates
         self.rrf_k = rrf_k
-        self._chunks = store.collection("chunks")
-        self._sentences = store.collection("sentences")
-        recs = store.read("chunks", embeddings=False)
+        self.build = store.active_build()
+        self._chunks = store.collection("chunks", self.build)
+        self._sentences = store.collection("sentences", self.build)
+        recs = store.read("chunks", self.build, embeddings=False)
         self.passages: dict[str, Passage] = {}
         self._meta: dict[str, dict[str, Any]] = {}
-        sents = store.read("sentences")
+        sents = store.read("sentences", self.build)
         self.sentences = SentenceTable(
             spans={
                 sid: QuoteSpan(sid, int(m["start"]), int(m["end"]), doc, str(m["kind"]))

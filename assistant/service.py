@@ -11,6 +11,7 @@ edition conflicts (citing the newer passage), not-a-diagnosis, disclaimer.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ from assistant.retrieval import Retriever
 from assistant.scope import ScopeGate, load_calibration
 from assistant.settings import Settings
 from ingest.embed import Embedder
+from ingest.pipeline import fingerprint_of
+from ingest.store import IndexStore
 
 
 @dataclass
@@ -50,11 +53,13 @@ class Assistant:
     def __init__(
         self, settings: Settings, embedder: Embedder, retriever: Retriever, *,
         notes: Sequence[EditorialNote] = (), scope: ScopeGate | None = None,
-        llm: Any | None = None,
+        llm: Any | None = None, store: IndexStore | None = None,
     ):
         self.settings = settings
         self.embedder = embedder
         self.retriever = retriever
+        self.store = store
+        self._reload = threading.Lock()
         self.notes = list(notes)
         self.scope = scope
         self.llm = llm
@@ -70,8 +75,24 @@ class Assistant:
         assert final is not None
         return final
 
+    def refresh(self) -> None:
+        """Switch to a newer index build if `pht ingest` wrote one since this one was loaded."""
+        if self.store is None:
+            return
+        active = self.store.active_build()
+        if active == self.retriever.build:
+            return
+        with self._reload:
+            if self.store.active_build() != self.retriever.build:
+                self.store.check_compatible(fingerprint_of(self.embedder))
+                self.retriever = Retriever(
+                    self.store, self.embedder, candidates=self.settings.candidates,
+                    rrf_k=self.settings.rrf_k,
+                )
+
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
+        self.refresh()
         timings: dict[str, float] = {}
         gate = check_question(question, history, max_chars=self.settings.max_question_chars)
         if gate.status == "invalid_input":
@@ -336,8 +357,7 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
                     backend: str | None = None) -> Assistant:
     """Load the model and the index (checking its fingerprint) and wire the parts."""
     from ingest.embed import SentenceTransformerEmbedder
-    from ingest.pipeline import fingerprint_of
-    from ingest.store import IndexStore, make_client
+    from ingest.store import make_client
 
     embedder = embedder or SentenceTransformerEmbedder(
         settings.embedding_model, device=settings.embedding_device,
@@ -359,5 +379,5 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
 
         llm = llm_answerer(settings, embedder, required=chosen == "llm")
     return Assistant(settings, embedder, retriever, notes=load_notes(settings.corpus_dir),
-                     scope=scope, llm=llm)
+                     scope=scope, llm=llm, store=store)
 

@@ -146,7 +146,7 @@ def ingest(
     if compatible and not rebuild and new_records == old_records:
         summary.skipped = total
         summary.collection = str(store.active_build())
-        store.drop_stale(keep=summary.collection)  # leftovers of an interrupted run
+        store.drop_stale()  # leftovers of an interrupted run
         summary.seconds = time.perf_counter() - t0
         return summary
 

@@ -8,8 +8,9 @@ Layout, all under ``<prefix>``:
 - ``<prefix>_manifest``: one record ``active`` naming the build queries use.
 
 Writes are copy-on-write: a new build is filled completely, then the pointer is
-switched in one upsert, then the old build is dropped. A crash at any point leaves
-the previous build active; leftovers are removed by the next write. The same code
+switched in one upsert; the build before it stays until the next write (so a running
+app can finish with it and reload), older ones are dropped. A crash at any point
+leaves the previous build active; leftovers are removed by the next ingest. The same code
 runs on a local ``PersistentClient`` or a Chroma server (``HttpClient``). This
 module does not embed or decide what to store.
 """
@@ -192,17 +193,29 @@ class IndexStore:
                 )
                 if pause:
                     time.sleep(pause)  # lets tests interrupt a build half-way
+        previous = self.active_build()
         self._manifest.upsert(
             ids=["active"], embeddings=[[0.0]], documents=["active index build"],
-            metadatas=[{"build": build, "switched_at": time.time()}],
+            metadatas=[{"build": build, "previous": previous or "", "switched_at": time.time()}],
         )
-        self.drop_stale(keep=build)
+        self.drop_stale()
         return build
 
-    def drop_stale(self, keep: str | None) -> list[str]:
-        """Delete collections of builds other than ``keep`` (old or interrupted ones)."""
+    def previous_build(self) -> str | None:
+        got = self._manifest.get(ids=["active"], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        return str(got["metadatas"][0].get("previous") or "") or None
+
+    def drop_stale(self) -> list[str]:
+        """Delete the collections of builds other than the active one and the one before it.
+
+        The previous build is kept so that a running app, which opened it before the switch,
+        can finish its questions and then reload; older and interrupted builds go.
+        """
         dropped = []
-        keep_names = {self._name(k, keep) for k in KINDS} if keep else set()
+        keep = [b for b in (self.active_build(), self.previous_build()) if b]
+        keep_names = {self._name(k, b) for k in KINDS for b in keep}
         for col in self.client.list_collections():
             name = col if isinstance(col, str) else col.name
             if name.startswith(f"{self.prefix}_") and name != f"{self.prefix}_manifest" and (

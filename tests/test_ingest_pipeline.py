@@ -104,7 +104,11 @@ def test_rebuild_reembeds_everything_into_a_new_build(tmp_path: Path, corpus: Pa
     assert again.embedded == first.embedded
     assert again.collection != first.collection
     names = {c.name for c in store_for(settings).client.list_collections()}
-    assert not any(first.collection in n for n in names)  # the old build was dropped
+    assert any(first.collection in n for n in names)  # kept one write longer, for running apps
+    third = ingest(settings, FakeEmbedder(), rebuild=True)
+    names = {c.name for c in store_for(settings).client.list_collections()}
+    assert not any(first.collection in n for n in names)  # then dropped
+    assert sum(third.collection in n for n in names) == 2
 
 
 def test_model_mismatch_says_to_rebuild(tmp_path: Path, corpus: Path) -> None:
@@ -209,3 +213,25 @@ def test_metadata_only_changes_are_written_without_reembedding(tmp_path: Path, c
     assert any(m["edition"] == "newest edition" for m in recs.metadatas)
     # ... and only texts whose embedding input changed (chunks carry the title; sentences don't)
     assert again.embedded == 0
+
+
+def test_a_running_assistant_survives_and_follows_a_new_ingest(tmp_path: Path, corpus: Path) -> None:
+    from assistant.service import build_assistant
+
+    settings = make_settings(tmp_path, corpus_dir=corpus)
+    embedder = FakeEmbedder()
+    ingest(settings, embedder)
+    service = build_assistant(settings, embedder=embedder, backend="extractive")
+    old_retriever = service.retriever
+    assert service.ask("Does stretching fix hamstring tendinopathy?").status == "answered"
+    path = corpus / NEW
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nNew paragraph on tendon loading.\n",
+                    encoding="utf-8")
+    summary = ingest(settings, embedder)
+    assert old_retriever.search("tendon loading")  # the previous build is still there
+    answer = service.ask("Does stretching fix hamstring tendinopathy?")
+    assert answer.status == "answered" and answer.citations
+    assert service.retriever.build == summary.collection  # it switched to the new build
+    ingest(settings, embedder, rebuild=True)  # two writes later the first build is gone
+    names = {c.name for c in store_for(settings).client.list_collections()}
+    assert not any(str(old_retriever.build) in n for n in names)
