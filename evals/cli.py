@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from assistant.models import AnswerService
 from assistant.settings import Settings
+from evals.dataset import DatasetError
 from evals.gates import BASELINE_FILE, baseline_of, load_gates, read_baseline
 
 
@@ -128,7 +129,15 @@ def cmd_eval(
     t_start = time.perf_counter()
     settings = settings or Settings()
     gates = load_gates()
+    if args.update_baseline and args.dataset and args.baseline.resolve() == BASELINE_FILE.resolve():
+        raise DatasetError(
+            "Refusing to rewrite the committed baseline from a subset of the cases (--dataset): "
+            "every other case would lose its baseline.",
+            "Give --baseline PATH for the subset, or drop --dataset.",
+        )
     inputs = load_inputs(args.dataset or (), gate_sets=not args.no_gate_sets)
+    if not inputs.cases:
+        raise DatasetError("No evaluation cases were loaded.", "Check the --dataset files.")
     baseline = read_baseline(args.baseline)
     timings: dict[str, float] = {}
     with _one_torch_thread(active=service is None):

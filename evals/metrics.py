@@ -118,6 +118,8 @@ def compute_metrics(
     m["retrieval_recall_at_4"] = ours.recall_at_4
     m["retrieval_mrr"] = ours.mrr
     counts["retrieval"] = [float(ours.n), float(ours.n)]
+    for name in ("retrieval_recall_at_1", "retrieval_recall_at_4", "retrieval_mrr"):
+        counts[name] = [m[name] * ours.n, float(ours.n)]  # denominator 0: the gates say n/a
 
     cites = [c for r in results for c in r.citations]
     m["citations"] = float(len(cites))
