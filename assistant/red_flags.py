@@ -15,6 +15,7 @@ decide what the rest of the answer says (the service does).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,7 +108,7 @@ class RedFlagRules:
         >>> default_rules().prepare("Pain is SEVEN out of ten\\u2019")
         "pain is 7 out of 10'"
         """
-        text = normalize(question, lower=True)
+        text = normalize(unicodedata.normalize("NFKC", question), lower=True)  # full-width etc.
         return self.number_rx.sub(lambda m: self.number_words[m.group(1)], text)
 
     def _clause(self, text: str, pos: int, split: re.Pattern[str] | None = None) -> tuple[int, int]:
@@ -182,6 +183,8 @@ class RedFlagRules:
                 clause = text[s0:s1]
                 sitting_only = self.sitting.search(clause) and not self.running.search(clause)
                 if sitting_only and value < float(self.pain["sitting_exempt_below"]):
+                    continue
+                if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
                     continue
                 return m.group(0).strip()
         return ""
