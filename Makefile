@@ -14,7 +14,8 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: run test install install-dev index lint typecheck eval bench clean
 
-$(VENV)/.installed: pyproject.toml
+# Re-installed when the packaging or the package layout changes (a new package must be seen).
+$(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "torch==2.13.0"

@@ -182,6 +182,12 @@ class FeedbackStore:
 def candidate_case(row: FeedbackRow) -> dict[str, Any]:
     """An eval-dataset case built from one feedback row, to be reviewed by a human.
 
+    It has the dataset's fields (``id``, ``question``, ``history``, ``expected_status``,
+    ``tags``, ``gold``, ``claims``) plus ``needs_review`` and ``feedback``. It is a
+    *candidate*: the reviewer checks the status (copied from the answer, which the reader
+    may have rated down), writes the gold passages and claims, removes the two review
+    fields and moves it into ``evals/datasets/cases.yaml``; until then the loader refuses it.
+
     >>> r = FeedbackRow(3, "t", "Can I run?", "Yes [1].", "answered", [], "x", "v1", "down", "vague")
     >>> candidate_case(r)["id"], candidate_case(r)["needs_review"]
     ('feedback-3', True)
@@ -191,6 +197,8 @@ def candidate_case(row: FeedbackRow) -> dict[str, Any]:
         "question": row.question,
         "history": [],
         "expected_status": row.status,
+        "tags": ["feedback"],
+        "gold": [],
         "claims": [],
         "needs_review": True,
         "feedback": {"rating": row.rating, "comment": row.comment},

@@ -94,6 +94,8 @@ def test_export_candidates_in_eval_case_schema(tmp_path):
         "question": "Should I stop running?",
         "history": [],
         "expected_status": "answered",
+        "tags": ["feedback"],
+        "gold": [],
         "claims": [],
         "needs_review": True,
         "feedback": {"rating": "down", "comment": "missed the red flags"},
