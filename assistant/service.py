@@ -53,13 +53,15 @@ class Assistant:
     def __init__(
         self, settings: Settings, embedder: Embedder, retriever: Retriever, *,
         notes: Sequence[EditorialNote] = (), scope: ScopeGate | None = None,
-        llm: Any | None = None, store: IndexStore | None = None,
+        llm: Any | None = None, store: IndexStore | None = None, refresh_every: float = 1.0,
     ):
         self.settings = settings
         self.embedder = embedder
         self.retriever = retriever
         self.store = store
         self._reload = threading.Lock()
+        self._checked = time.monotonic()
+        self.refresh_every = refresh_every  # seconds between looks for a newer index build
         self.notes = list(notes)
         self.scope = scope
         self.llm = llm
@@ -79,6 +81,10 @@ class Assistant:
         """Switch to a newer index build if `pht ingest` wrote one since this one was loaded."""
         if self.store is None:
             return
+        now = time.monotonic()
+        if now - self._checked < self.refresh_every:
+            return
+        self._checked = now
         active = self.store.active_build()
         if active == self.retriever.build:
             return

@@ -222,6 +222,7 @@ def test_a_running_assistant_survives_and_follows_a_new_ingest(tmp_path: Path, c
     embedder = FakeEmbedder()
     ingest(settings, embedder)
     service = build_assistant(settings, embedder=embedder, backend="extractive")
+    service.refresh_every = 0.0  # look for a new build on every question
     old_retriever = service.retriever
     assert service.ask("Does stretching fix hamstring tendinopathy?").status == "answered"
     path = corpus / NEW
