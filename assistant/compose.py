@@ -1,0 +1,212 @@
+"""Composing an answer's parts from retrieved passages: quotes, citations and notices.
+
+``Composer`` is made for one question over one index build (so a reload in the middle
+of a question cannot mix two builds). It picks and quotes the extractive answer's
+sentences, names promotions for what they are, cites the article's own red-flag list,
+and turns editorial notes into notices that cite the superseding passage. ``Draft``
+is the answer being assembled. It decides nothing about gates, scope or the LLM:
+``assistant.service`` does, and calls these steps in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from assistant.extractive import Candidate, compose_answer, relevance, select
+from assistant.lexical import terms
+from assistant.models import Citation, Passage, QuoteSpan
+from assistant.notes import EditorialNote, touched
+from assistant.retrieval import Retriever
+from assistant.settings import Settings
+
+
+@dataclass
+class Draft:
+    """An answer being assembled (mutable), turned into an ``Answer`` at the end."""
+
+    status: str = "answered"
+    parts: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Passage] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    backend: str = "extractive"
+    prompt: dict[str, str] = field(default_factory=dict)
+
+
+def merge(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """``a`` then ``b``, without empty strings or repeats, in order.
+
+    >>> merge(["x", "y"], ["y", "", "z"])
+    ['x', 'y', 'z']
+    """
+    out: list[str] = []
+    for n in [*a, *b]:
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+@dataclass
+class Composer:
+    """The composition steps for one question over one index build."""
+
+    retriever: Retriever
+    settings: Settings
+    texts: dict[str, Any]
+    notes: Sequence[EditorialNote]
+
+    def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
+        """Hybrid search, then editorial notes: a passage that supersedes older advice on a
+        topic the question touches goes first (the newer edition's word on a conflict)."""
+        k = self.settings.top_k
+        passages = self.retriever.search(query, k=k, vector=vec)
+        for note in reversed(touched(self.notes, query)):
+            hit = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if hit is None:
+                continue
+            first = hit[0]
+            rest = [p for p in passages if p.id != first.id and p.dup_group != first.dup_group]
+            passages = [replace(first, score=passages[0].score if passages else 0.0), *rest]
+        return passages[:k]
+
+    def red_flag_info(self, flag: Any, draft: Draft) -> None:
+        """After the escalation, the article's own list of red flags for not running, cited.
+        Nothing else: general exercise advice has no place next to an escalation."""
+        if flag is None:
+            return
+        a = self.texts["red_flag_anchor"]
+        hit = self._anchor_span(str(a["source"]), str(a["anchor"]))
+        if hit is None:
+            return
+        passage, quote = hit
+        marker = len(draft.citations) + 1
+        draft.citations.append(
+            Citation(marker, passage.source, passage.title, passage.edition, quote.text,
+                     quote.start, quote.end, section=passage.section)
+        )
+        draft.parts.append(self.texts["red_flag_list"].format(marker=marker))
+        draft.contexts = [passage]
+
+    def extractive(
+        self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
+        intents: frozenset[str],
+    ) -> None:
+        pinned = self.superseding_ids(query)
+        if "diagnosis" in intents:  # the articles' own advice to get evaluated opens the answer
+            hit = self._anchor_span(*self._evaluation_anchor())
+            if hit is not None:
+                pinned.add(hit[1].id)
+                # Contexts are in the order the answer uses them: the pinned passage first.
+                passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
+                draft.contexts = list(passages)
+        cands = self.candidates(passages)
+        scores = relevance(cands, vec, self.retriever.lexical.query_terms(query))
+        picked = select(
+            cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents,
+            pinned=pinned,
+        )
+        if not picked:
+            draft.parts.append(self.texts["nothing_found"])
+            return
+        lead = self.texts["lead_red_flag"] if draft.status == "red_flag" else self.texts["lead"]
+        text, cites = compose_answer(picked, lead=lead, first_marker=len(draft.citations) + 1)
+        draft.parts.append(text)
+        draft.citations.extend(cites)
+
+    def superseding_ids(self, query: str) -> set[str]:
+        """Sentences that must open the answer: the newer word on a conflict the query touches."""
+        ids = set()
+        for note in touched(self.notes, query):
+            hit = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if hit is not None:
+                ids.add(hit[1].id)
+        return ids
+
+    def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
+        """Content sentences of the passages, with their precomputed embeddings."""
+        table = self.retriever.sentences
+        out = []
+        for rank, p in enumerate(passages):
+            for order, span in enumerate(p.sentences):
+                if span.kind != "content":
+                    continue
+                out.append(
+                    Candidate(span, p, rank, order, table.vector(span.id),
+                              str(table.meta[span.id]["dup_key"]))
+                )
+        return out
+
+    def promotion(self, query: str, draft: Draft) -> None:
+        """Name the promotional block the question is about (a sponsorship or a sales pitch)
+        for what it is, citing it with its kind; no advice is drawn from it."""
+        promos = self.retriever.promotions(query, k=1)
+        marker = len(draft.citations) + 1
+        if not promos:
+            draft.parts.append(self.texts["promotion_absent"])
+            return
+        p = promos[0]
+        qterms = set(self.retriever.lexical.query_terms(query))
+        spans = [s for s in p.sentences if s.kind == p.kind]
+        if not spans:
+            return
+        # The sentence that names what was asked about, not the "Sponsored by:" header.
+        span = max(spans, key=lambda s: (len(qterms & set(terms(s.text))), len(s.text)))
+        draft.citations.append(
+            Citation(marker, p.source, p.title, p.edition, span.text, span.start, span.end,
+                     kind=p.kind, section=p.section)
+        )
+        template = "promotion" if p.kind == "sponsorship" else "sales_pitch"
+        draft.parts.append(self.texts[template].format(marker=marker))
+        draft.contexts = [p, *draft.contexts][: self.settings.top_k]
+
+    def edition_notes(self, query: str, draft: Draft) -> None:
+        for note in self.notes_for(query, draft.citations):
+            span = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
+            if span is None:
+                draft.notices.append(note.note)
+                continue
+            passage, quote = span
+            existing = next(
+                (c for c in draft.citations if (c.source, c.start) == (passage.source, quote.start)),
+                None,
+            )
+            if existing is None:
+                existing = Citation(
+                    len(draft.citations) + 1, passage.source, passage.title, passage.edition,
+                    quote.text, quote.start, quote.end, section=passage.section,
+                )
+                draft.citations.append(existing)
+                if all(c.id != passage.id for c in draft.contexts):
+                    draft.contexts = [*draft.contexts, replace(passage, score=0.0)]
+            draft.notices.append(f"{note.note} [{existing.marker}]")
+
+    def notes_for(self, query: str, citations: Sequence[Citation]) -> list[EditorialNote]:
+        """Notes the question touches, or that a quote from a superseded article touches."""
+        out = touched(self.notes, query)
+        for note in self.notes:
+            old = note.supersedes.source if note.supersedes else None
+            quotes = [c.quote for c in citations if c.source == old]
+            if note not in out and quotes and touched([note], *quotes):
+                out.append(note)
+        return out
+
+    def _anchor_span(self, source: str, anchor: str) -> tuple[Passage, QuoteSpan] | None:
+        for p in self.retriever.passages.values():
+            if p.source != source:
+                continue
+            at = p.text.find(anchor)
+            if at < 0:
+                continue
+            pos = p.start + at
+            for s in p.sentences:
+                if s.start <= pos < s.end:
+                    return p, s
+        return None
+
+    def _evaluation_anchor(self) -> tuple[str, str]:
+        a = self.texts["evaluation_anchor"]
+        return str(a["source"]), str(a["anchor"])
