@@ -139,3 +139,35 @@ def test_chat_citations_feedback_xss_and_faq_desk(served):
     assert [u for u in requests if not u.startswith(url)] == []  # nothing left the machine
     for name in ("chat.png", "citation.png", "faq-desk.png"):
         assert (SHOTS / name).stat().st_size > 10_000
+
+
+@pytest.mark.model
+def test_the_real_assistant_in_the_browser(real_index, real_embedder, tmp_path: Path) -> None:
+    """The page as `make run` serves it: the real assistant, index and model."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: apt-get install -y chromium to run this test")
+    from playwright.sync_api import expect, sync_playwright
+
+    from assistant.service import build_assistant
+
+    settings = real_index.model_copy(update={"port": free_port(), "data_dir": tmp_path / "data"})
+    service = build_assistant(real_index, embedder=real_embedder, backend="extractive")
+    demo = build_app(service, settings)
+    _, url, _ = demo.launch(prevent_thread_lock=True, **launch_kwargs(settings))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 1100})
+            page.goto(url)
+            page.locator("#pht-question textarea").fill("Is foam rolling good for my high hamstring pain?")
+            page.locator("#pht-send").click()
+            answer = page.locator(".pht-answer").last
+            expect(answer).to_contain_text("Passive treatments", timeout=30_000)
+            expect(answer).to_contain_text("Edition conflict")
+            answer.locator("a", has_text="[1]").first.click()
+            expect(page.locator("mark").first).to_be_visible()
+            page.screenshot(path=str(SHOTS / "real-assistant.png"))
+            browser.close()
+    finally:
+        demo.close()
