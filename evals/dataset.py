@@ -104,12 +104,17 @@ class Claim(_Model):
     @field_validator("contradicts")
     @classmethod
     def _regexes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"bad regex {pattern!r}: {e}") from None
-        return v
+        return _compiles(v, "regex")
+
+
+def _compiles(patterns: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """``patterns`` unchanged when each is a valid regex, else a ValueError naming it."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"bad {what} {pattern!r}: {e}") from None
+    return patterns
 
 
 class Case(_Model):
@@ -135,11 +140,7 @@ class Case(_Model):
         ids = [c.id for c in self.claims]
         if len(ids) != len(set(ids)):
             raise ValueError(f"duplicate claim ids: {sorted(i for i in ids if ids.count(i) > 1)}")
-        for pattern in self.forbidden:
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"bad forbidden regex {pattern!r}: {e}") from None
+        _compiles(self.forbidden, "forbidden regex")
         return self
 
 
