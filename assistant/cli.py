@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pht: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pht: interrupted; the index was left as it was before this run.", file=sys.stderr)
+        note = " The index was left as it was before this run." if args.command == "ingest" else ""
+        print(f"pht: interrupted.{note}", file=sys.stderr)
         return 130
     except Exception as err:  # the one place unexpected errors are caught
         if args.debug:

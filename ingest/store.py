@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,9 +236,3 @@ def _batches(n: int, size: int) -> Iterable[slice]:
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
 
-
-def records_from(
-    ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict[str, Any]],
-    embeddings: np.ndarray,
-) -> Records:
-    return Records(list(ids), list(documents), list(metadatas), embeddings)
