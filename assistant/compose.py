@@ -112,8 +112,9 @@ class Composer:
         if not picked:
             draft.parts.append(self.texts["nothing_found"])
             return
-        lead = self.texts["lead_red_flag"] if draft.status == "red_flag" else self.texts["lead"]
-        text, cites = compose_answer(picked, lead=lead, first_marker=len(draft.citations) + 1)
+        text, cites = compose_answer(
+            picked, lead=self.texts["lead"], first_marker=len(draft.citations) + 1
+        )
         draft.parts.append(text)
         draft.citations.extend(cites)
 
