@@ -157,6 +157,8 @@ def _resolve_anaphora(
         prev = index.get((c.passage.id, c.order - 1))
         if prev is not None and prev in out:
             continue
+        if c.order == 0 and c.passage.section:
+            continue  # it opens its passage: the section heading, shown with it, is what it means
         n = word_count(candidates[prev].span.text) if prev is not None else 0
         if prev is not None and n <= spare and not leans_on_previous(candidates[prev].span.text):
             out.append(prev)
@@ -183,6 +185,17 @@ def compose_answer(
             paragraphs.append(" ".join(current))
             current = []
         last_passage = c.passage.id
+        if (not current and c.order == 0 and c.passage.heading is not None
+                and leans_on_previous(c.span.text)):
+            # "Both increase hip flexion..." means the heading above it: quote that too.
+            h = c.passage.heading
+            marker = first_marker + len(citations)
+            citations.append(
+                Citation(marker=marker, source=c.passage.source, title=c.passage.title,
+                         edition=c.passage.edition, quote=h.text, start=h.start, end=h.end,
+                         kind="heading", section=c.passage.section)
+            )
+            current.append(f"{heading_label(h.text)} [{marker}]")
         marker = first_marker + len(citations)
         citations.append(
             Citation(
@@ -195,6 +208,15 @@ def compose_answer(
     if current:
         paragraphs.append(" ".join(current))
     return "\n\n".join(paragraphs), citations
+
+
+def heading_label(section: str) -> str:
+    """A section heading as a label: list numbering and trailing colon removed.
+
+    >>> heading_label("  1. Hills and Speed will be Last!")
+    'Hills and Speed will be Last!'
+    """
+    return re.sub(r"^\d{1,2}[.)]\s*", "", display_sentence(section)).rstrip(":").strip()
 
 
 def display_sentence(text: str) -> str:

@@ -51,6 +51,7 @@ class Passage:
     edition_rank: int
     dup_group: str = ""
     sentences: tuple[QuoteSpan, ...] = ()  # its sentences in source order
+    heading: QuoteSpan | None = None  # its section heading, quotable, when the file has one
 
     def context_json(self) -> dict[str, Any]:
         return {

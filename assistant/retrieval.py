@@ -109,6 +109,7 @@ class Retriever:
                 title=str(m["title"]), edition=str(m["edition"]),
                 edition_rank=int(m["edition_rank"]), dup_group=str(m["dup_group"]),
                 sentences=tuple(self.sentences.spans[s] for s in sids if s in self.sentences.spans),
+                heading=_heading(cid, m),
             )
         self.content_ids = [cid for cid, p in self.passages.items() if p.kind == "content"]
         # Rows of the sentence table that belong to each content chunk (for max-sentence scores).
@@ -219,6 +220,15 @@ class Retriever:
         from assistant.lc_retriever import PHTRetriever
 
         return PHTRetriever(engine=self, k=k)
+
+
+def _heading(cid: str, meta: dict[str, Any]) -> QuoteSpan | None:
+    """The chunk's section heading as a quotable span (``None`` for indexes built without it)."""
+    start, end = int(meta.get("heading_start", -1)), int(meta.get("heading_end", -1))
+    section = str(meta.get("section", ""))
+    if start < 0 or end - start != len(section):
+        return None
+    return QuoteSpan(f"{cid}:heading", start, end, section, "heading")
 
 
 def _with_score(p: Passage, score: float) -> Passage:

@@ -100,6 +100,8 @@ class Chunk(Unit):
 
     n_tokens: int = 0
     sentence_ids: tuple[str, ...] = ()
+    heading_start: int = -1  # the section heading's span in the raw file (-1: none), so
+    heading_end: int = -1  # that an answer can quote the heading it leans on
 
 
 @dataclass

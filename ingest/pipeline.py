@@ -77,6 +77,7 @@ def _meta(x: Unit) -> dict[str, Any]:
     if isinstance(x, Chunk):
         meta["n_tokens"] = x.n_tokens
         meta["sentence_ids"] = ",".join(x.sentence_ids)
+        meta["heading_start"], meta["heading_end"] = x.heading_start, x.heading_end
     elif isinstance(x, Sentence):
         meta["chunk_id"] = x.chunk_id
     return meta

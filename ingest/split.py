@@ -33,6 +33,7 @@ class _Unit:
     kind: BlockKind
     section: str
     block: int
+    heading: tuple[int, int] = (-1, -1)  # span of the section's heading line, if it has one
 
 
 def sentence_embed_text(section: str, text: str) -> str:
@@ -116,9 +117,13 @@ def split_document(
         return lambda s, e: count_tokens(chunk_embed_text(doc.title, section, raw[s:e])) <= max_tokens
 
     units: list[_Unit] = []
+    heading = (-1, -1)
     for bi, block in enumerate(blocks):
+        if block.kind == BlockKind.HEADING:
+            heading = (block.start, block.end)
         if block.kind in NOT_CHUNKED:
             continue
+        own = heading if raw[heading[0] : heading[1]] == block.section and heading[0] >= 0 else (-1, -1)
         for s, e in split_sentences(raw, block.start, block.end):
             s, e = trim_span(raw, s, e)
             if s >= e:
@@ -127,7 +132,7 @@ def split_document(
             if kind == BlockKind.CONTENT:
                 kind = sentence_kind(raw[s:e])
             for ps, pe in cut_to_fit(raw, s, e, fits(block.section)):
-                units.append(_Unit(ps, pe, kind, block.section, bi))
+                units.append(_Unit(ps, pe, kind, block.section, bi, own))
 
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
@@ -164,6 +169,7 @@ def split_document(
                 section=u0.section, title=doc.title, edition=doc.edition,
                 edition_rank=doc.edition_rank, position=len(chunks), dup_key=dup_key(text),
                 embed_text=embed, n_tokens=count_tokens(embed), sentence_ids=tuple(sids),
+                heading_start=u0.heading[0], heading_end=u0.heading[1],
             )
         )
         group.clear()

@@ -66,6 +66,15 @@ def test_every_answer_sentence_is_its_quote(assistant: Assistant) -> None:
         assert normalize(sentence).strip("🔹•-– ") in quotes[int(marker.rstrip("]"))]
 
 
+def test_a_sentence_that_leans_on_its_heading_quotes_the_heading_too(assistant: Assistant) -> None:
+    a = assistant.ask("When can I add hill repeats and speed workouts back into my training?")
+    heading = next(c for c in a.citations if c.kind == "heading")
+    assert heading.quote.endswith("Hills and Speed will be Last!")
+    assert f"Hills and Speed will be Last! [{heading.marker}] Both increase" in a.answer
+    assert "2-4 months" in a.answer
+    assert_verbatim(a)
+
+
 def test_red_flag_escalates_first_without_exercise_advice(assistant: Assistant) -> None:
     a = assistant.ask("I felt a sudden pop in my hamstring, there's a big bruise and I can't walk")
     assert a.status == "red_flag"

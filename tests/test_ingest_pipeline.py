@@ -49,6 +49,10 @@ def test_every_stored_span_is_exact(tmp_path: Path, corpus: Path) -> None:
         for doc, meta in zip(recs.documents, recs.metadatas, strict=True):
             raw = raw_text(corpus, meta["source"])
             assert raw[meta["start"] : meta["end"]] == doc
+            if meta.get("heading_start", -1) >= 0:  # chunks quote their section heading exactly
+                assert raw[meta["heading_start"] : meta["heading_end"]] == meta["section"]
+    chunks = store.read("chunks", embeddings=False).metadatas
+    assert sum(m["heading_start"] >= 0 for m in chunks) > 20
 
 
 def test_chunks_respect_a_small_token_limit(tmp_path: Path) -> None:
