@@ -179,6 +179,7 @@ def compose_answer(
     paragraphs: list[str] = [lead] if lead else []
     citations: list[Citation] = []
     current: list[str] = []
+    headed: set[int] = set()  # headings already shown
     last_passage = None
     for c in picked:
         if last_passage is not None and c.passage.id != last_passage and current:
@@ -186,9 +187,14 @@ def compose_answer(
             current = []
         last_passage = c.passage.id
         if (not current and c.order == 0 and c.passage.heading is not None
-                and leans_on_previous(c.span.text)):
-            # "Both increase hip flexion..." means the heading above it: quote that too.
+                and c.passage.heading.start not in headed
+                and normalize(c.passage.heading.text) != normalize(c.passage.title)
+                and (leans_on_previous(c.span.text) or is_statement(c.passage.heading.text))):
+            # A paragraph that opens its section is introduced by its heading when the heading
+            # says something ("Hills and Speed will be Last!") or the paragraph leans on it
+            # ("Both increase hip flexion..."): quote and cite the heading too.
             h = c.passage.heading
+            headed.add(h.start)
             marker = first_marker + len(citations)
             citations.append(
                 Citation(marker=marker, source=c.passage.source, title=c.passage.title,
@@ -208,6 +214,18 @@ def compose_answer(
     if current:
         paragraphs.append(" ".join(current))
     return "\n\n".join(paragraphs), citations
+
+
+def is_statement(heading: str) -> bool:
+    """A heading that states advice or a fact, not a question or a bare topic label.
+
+    >>> is_statement("2. Dynamically Warm-Up the Hamstrings Before a Run")
+    True
+    >>> is_statement("What Causes Hamstring Tendonitis?"), is_statement("Related posts")
+    (False, False)
+    """
+    label = heading_label(heading)
+    return not label.endswith("?") and len(label.split()) >= 4
 
 
 def heading_label(section: str) -> str:
