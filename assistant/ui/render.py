@@ -30,6 +30,10 @@ _STATUS_LABEL = {
 }
 
 
+# Citations that are not clinical content carry a tag saying what they are.
+_KIND_TAGS = {"sponsorship": "paid promotion", "call_to_action": "sales pitch",
+              "heading": "section heading"}
+
 def esc(text: object) -> str:
     """Escape text for HTML content and attributes.
 
@@ -114,7 +118,8 @@ def render_source(citation: Citation, contexts: Sequence[Passage], anchor: str) 
         body = f"{esc(before.lstrip())}<mark>{esc(quote)}</mark>{esc(after.rstrip())}"
     else:
         body = f"<mark>{esc(citation.quote)}</mark>"
-    tag = '<span class="pht-tag">paid promotion</span>' if citation.kind == "sponsorship" else ""
+    label = _KIND_TAGS.get(citation.kind, "")
+    tag = f'<span class="pht-tag">{label}</span>' if label else ""
     section = f" · {esc(citation.section)}" if citation.section else ""
     return (
         f'<details class="pht-source" id="{esc(anchor)}-src-{citation.marker}">'
