@@ -1,6 +1,7 @@
 """Shared fixtures: hermetic network, per-test state in tmp dirs, fakes and the real model.
 
-- Every test runs with sockets limited to loopback: a connection anywhere else raises.
+- Every test runs with sockets limited to loopback: a connection anywhere else raises, and
+  a name lookup of anything but a loopback name fails as DNS would.
 - ``PHT_*`` variables from the developer's shell are removed, and the working
   directory's ``.env`` is never read (tests build ``Settings`` explicitly).
 - ``real_embedder`` loads all-MiniLM-L6-v2 from the wheel once per session.
@@ -63,8 +64,20 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    """Name lookups leave the machine too: only loopback names resolve in tests."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and not _is_loopback((str(name), 0)):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {name!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo
 
 
 @pytest.fixture(autouse=True)
