@@ -112,12 +112,7 @@ class Retriever:
                 heading=_heading(cid, m),
             )
         self.content_ids = [cid for cid, p in self.passages.items() if p.kind == "content"]
-        # Rows of the sentence table that belong to each content chunk (for max-sentence scores).
-        self._rows = {
-            cid: np.asarray([self.sentences.row[s.id] for s in self.passages[cid].sentences
-                             if s.kind == "content"], dtype=np.int64)
-            for cid in self.content_ids
-        }
+        self._content = set(self.content_ids)
         self.lexical = LexicalIndex([terms(self._lexical_text(cid)) for cid in self.content_ids])
 
     def _lexical_text(self, cid: str) -> str:
@@ -166,12 +161,8 @@ class Retriever:
             query_embeddings=[vec.tolist()], n_results=min(n, max(1, len(self.sentences.row))),
             where={"kind": "content"}, include=["metadatas"],
         )
-        out: list[str] = []
-        for meta in got["metadatas"][0]:
-            cid = str(meta["chunk_id"])
-            if cid in self._rows and cid not in out:
-                out.append(cid)
-        return out
+        ranked = (str(meta["chunk_id"]) for meta in got["metadatas"][0])
+        return list(dict.fromkeys(cid for cid in ranked if cid in self._content))
 
     def _is_intro(self, cid: str) -> bool:
         p = self.passages[cid]
