@@ -13,10 +13,10 @@ import sys
 
 import gradio as gr
 
-from assistant.errors import PHTError
 from assistant.models import AnswerService
-from assistant.settings import Settings
 from assistant.ui.layout import build_blocks, launch_kwargs
+from core.errors import PHTError
+from core.settings import Settings
 
 
 def build_app(assistant: AnswerService, settings: Settings) -> gr.Blocks:

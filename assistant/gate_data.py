@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import ConfigError
+from core.errors import ConfigError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

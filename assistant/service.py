@@ -1,12 +1,12 @@
 """The assistant: gates -> retrieval -> answerer -> notices, one ``Answer`` per question.
 
 ``Assistant`` implements ``AnswerService`` (``ask`` and ``stream``). Order per
-question: input validation and red flags (``assistant.gates``) before anything
+question: input validation and red flags (``assistant.gates.check``) before anything
 else; the follow-up rewrite; the scope gate (calibrated, fed by the best dense
 similarity); then a promotion reply, or the extractive answer (or the LLM one,
 falling back to extractive with a notice on any failure); last the notices:
 edition conflicts (citing the newer passage), not-a-diagnosis, disclaimer. The
-composition steps themselves live in ``assistant.compose``; a running assistant
+composition steps themselves live in ``assistant.answering.compose``; a running assistant
 follows a newer index build written by ``pht ingest``. ``build_assistant(settings)``
 wires the real parts. It does no rendering.
 """
@@ -20,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from assistant.compose import Composer, Draft, merge
-from assistant.errors import ConfigError, LLMError
+from assistant.answering.compose import Composer, Draft, merge
+from assistant.answering.notes import EditorialNote, load_notes, touched
+from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
-from assistant.gates import check_question
+from assistant.gates.check import check_question
+from assistant.gates.scope import ScopeGate, load_calibration
 from assistant.models import Answer, Passage, Turn
-from assistant.notes import EditorialNote, load_notes, touched
-from assistant.retrieval import Retriever
-from assistant.scope import ScopeGate, load_calibration
-from assistant.settings import Settings
+from core.errors import ConfigError, LLMError
+from core.settings import Settings
 from ingest.embed import Embedder
 from ingest.pipeline import fingerprint_of
 from ingest.store import IndexStore

@@ -40,7 +40,7 @@ def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> floa
 
 def main() -> None:
     from assistant.service import build_assistant
-    from assistant.settings import Settings
+    from core.settings import Settings
     from evals.dataset import load_cases
     from ingest.embed import SentenceTransformerEmbedder
     from ingest.pipeline import ingest

@@ -28,7 +28,7 @@ TARGET_S = 60.0
 
 
 def run() -> float:
-    from assistant.settings import Settings
+    from core.settings import Settings
     from ingest.embed import SentenceTransformerEmbedder
     from ingest.pipeline import ingest
 
@@ -40,7 +40,7 @@ def run() -> float:
         command = [
             sys.executable,
             "-c",
-            "import sys; from assistant.cli import main; sys.exit(main())",
+            "import sys; from cli.main import main; sys.exit(main())",
             "eval",
             "--out",
             str(out_dir),

@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def main() -> None:
-    from assistant.settings import Settings
+    from core.settings import Settings
     from ingest.embed import SentenceTransformerEmbedder
     from ingest.load import load_corpus
     from ingest.pipeline import ingest, prepare

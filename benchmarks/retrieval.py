@@ -23,10 +23,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def run(verbose: bool = False) -> dict[str, dict[str, float | int]]:
-    from assistant.conversation import rewrite_followup
+    from assistant.gates.conversation import rewrite_followup
     from assistant.models import Turn
     from assistant.service import build_assistant
-    from assistant.settings import Settings
+    from core.settings import Settings
     from evals.dataset import load_cases
     from evals.retrieval import TutorialRetriever, gold_rank, score_ranks
     from ingest.embed import SentenceTransformerEmbedder

@@ -7,7 +7,7 @@ once, asks every case (and the red-flag and scope gate sets), writes ``report.js
 the gates, and exits 0 when every gate passes, 1 when one fails (naming the gate and the
 cases). ``--update-baseline`` rewrites the baseline from this run first (floors still apply).
 ``cmd_eval`` takes an optional ready ``AnswerService`` so tests can drive the real command
-with a fake. Configuration errors surface as ``PHTError`` (exit 2 in ``assistant.cli``).
+with a fake. Configuration errors surface as ``PHTError`` (exit 2 in ``cli.main``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assistant.models import AnswerService
-from assistant.settings import Settings
+from core.settings import Settings
 from evals.dataset import DatasetError
 from evals.gates import BASELINE_FILE, baseline_of, load_gates, read_baseline
 

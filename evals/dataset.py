@@ -20,8 +20,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assistant.errors import PHTError
 from assistant.models import Status
+from core.errors import PHTError
 from evals.normalize import canonical_unit
 
 DATASETS = Path(__file__).resolve().parent / "datasets"

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import ConfigError
+from core.errors import ConfigError
 from evals.matcher import Label
 from evals.scoring import CaseResult
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from assistant.settings import Settings
+from core.settings import Settings
 from evals.metrics import rate
 from prompts import Prompt, parse_prompt
 

@@ -146,3 +146,14 @@ def compute_metrics(
     m["latency_p95_ms"] = percentile(latencies, 95)
     assert all(math.isfinite(v) for v in m.values()), "a metric is not finite"
     return {k: round(v, 4) for k, v in m.items()}, counts
+
+
+@dataclass
+class Outcome:
+    """What ``run_eval`` measured, before it becomes the report document."""
+
+    results: list[CaseResult]
+    red_flags: list[Labelled]
+    scope: list[Labelled]
+    peer_scores: dict[str, float | int] | None
+    timings_s: dict[str, float]

@@ -1,6 +1,6 @@
 """Comparison form of answer and article text for the claim matcher: normalise, split, tokenise.
 
-``normalize`` lower-cases and makes typography plain (via ``ingest.text.normalize``), drops
+``normalize`` lower-cases and makes typography plain (via ``core.text.normalize``), drops
 markdown emphasis and ``[1]`` citation markers, expands contractions ("won't" -> "will not"),
 turns number words into digits and writes numbers canonically ("six to eight" -> "6-8",
 "3 out of 10" -> "3/10", "3 sets of 10 reps" -> "3x10", "up to a year" -> "up to 1 year").
@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from ingest.text import normalize as plain_text
+from core.text import normalize as plain_text
 
 _DATA = Path(__file__).resolve().parent / "data"
 

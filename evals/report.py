@@ -21,14 +21,12 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evals.gates import Comparison, GateResult
+from evals.metrics import Outcome
 from evals.retrieval import is_gold
 from evals.scoring import CaseResult
-
-if TYPE_CHECKING:
-    from evals.runner import Outcome
 
 SCHEMA_VERSION = "1"
 PEER_NAME = "LangChain tutorial (RecursiveCharacterTextSplitter 1000/200, Chroma top-4)"

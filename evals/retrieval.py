@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.text import normalize
+from core.text import normalize
 
 PREFIX = 80
 

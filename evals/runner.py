@@ -27,7 +27,7 @@ import yaml
 from assistant.models import AnswerService, Turn
 from evals.dataset import DATASETS, Case, DatasetError, check_anchors, load_cases, load_scope
 from evals.gates import Gates, check_floors, compare_baseline, regression_gate
-from evals.metrics import Labelled, compute_metrics
+from evals.metrics import Labelled, Outcome, compute_metrics
 from evals.retrieval import gold_rank, score_ranks
 from evals.scoring import CaseResult, SpanKind, score_case
 from ingest.classify import classify_blocks, sentence_kind
@@ -124,17 +124,6 @@ def git_commit(where: Path) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
-
-
-@dataclass
-class Outcome:
-    """What ``run_eval`` measured, before it becomes the report document."""
-
-    results: list[CaseResult]
-    red_flags: list[Labelled]
-    scope: list[Labelled]
-    peer_scores: dict[str, float | int] | None
-    timings_s: dict[str, float]
 
 
 def run_eval(

@@ -23,12 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.models import Answer, Citation
+from core.text import normalize as plain
 from evals.dataset import Case, Claim
 from evals.matcher import Label, Similarity, Verdict, find_forbidden, match_claims
 from evals.normalize import split_sentences
 from evals.retrieval import gold_rank
 from ingest.models import BlockKind
-from ingest.text import normalize as plain
 
 _MARK = re.compile(r"\[(\d+)\]")
 _LEAD = re.compile(r"^\s*((?:\[\d+\]\s*)+)")

@@ -28,7 +28,7 @@ def mark_sentence_duplicates(sentences: Sequence[Sentence]) -> list[Sentence]:
     """Give every sentence its group representative's id (its own id when unique).
 
     >>> from ingest.models import BlockKind
-    >>> from ingest.text import dup_key
+    >>> from core.text import dup_key
     >>> def s(i, src, rank, text):
     ...     return Sentence(i, src, 0, len(text), text, BlockKind.CONTENT, "", "", "", rank,
     ...                     0, dup_key(text), text)

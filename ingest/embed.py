@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from assistant.errors import ConfigError, MissingDependencyError
+from core.errors import ConfigError, MissingDependencyError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import CorpusError
+from core.errors import CorpusError
 from ingest.models import SourceDoc
 
 SUFFIXES = (".txt", ".md")

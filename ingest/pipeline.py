@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import CorpusError
-from assistant.settings import Settings
+from core.errors import CorpusError
+from core.settings import Settings
+from core.text import content_hash
 from ingest.classify import classify_blocks, sentence_kind
 from ingest.dedupe import mark_chunk_duplicates, mark_sentence_duplicates
 from ingest.embed import Embedder
@@ -28,7 +29,6 @@ from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc, 
 from ingest.segment import segment_blocks, split_sentences
 from ingest.split import PIPELINE_VERSION, split_document
 from ingest.store import Fingerprint, IndexStore, Records, make_client
-from ingest.text import content_hash
 
 Progress = Callable[[int, int], None]
 

@@ -17,9 +17,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from core.text import BLANKS, is_blank, trim_span
 from ingest.models import Block
 from ingest.rules import load_rules
-from ingest.text import BLANKS, is_blank, trim_span
 
 _TERMINATORS = ".!?\u2026"
 _CLOSERS = "\u201d\u2019\"')]"

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.text import content_hash, dup_key, normalize, trim_span
 from ingest.models import Block, BlockKind, Chunk, Sentence, SourceDoc
-from ingest.text import content_hash, dup_key, normalize, trim_span
 
 PIPELINE_VERSION = "2026.11.1"
 NOT_CHUNKED = frozenset({BlockKind.HEADING, BlockKind.CAPTION})

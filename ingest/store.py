@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError, IndexMismatchError, IndexMissingError, IndexStateError
-from assistant.settings import Settings
+from core.errors import ConfigError, IndexMismatchError, IndexMissingError, IndexStateError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def make_client(settings: Settings) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
     except ImportError as exc:  # pragma: no cover
-        from assistant.errors import MissingDependencyError
+        from core.errors import MissingDependencyError
 
         raise MissingDependencyError("chromadb is not installed.", "pip install chromadb") from exc
     chroma_settings = ChromaSettings(anonymized_telemetry=False)

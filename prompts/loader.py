@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import ConfigError
+from core.errors import ConfigError
 
 _KEYS_REQUIRED = frozenset({"name", "version", "template"})
 _KEYS_ALLOWED = _KEYS_REQUIRED | {"description", "variables", "system"}

@@ -103,7 +103,7 @@ def real_embedder():  # type: ignore[no-untyped-def]
 
 def make_settings(tmp: Path, **overrides: object):  # type: ignore[no-untyped-def]
     """Settings for a test: corpus and state in ``tmp`` unless overridden; no .env is read."""
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     values: dict[str, object] = {
         "corpus_dir": CORPUS,

@@ -20,8 +20,8 @@ import pytest
 from app import build_app
 from assistant.feedback import FeedbackStore
 from assistant.models import Answer, Turn
-from assistant.settings import Settings
 from assistant.ui.layout import launch_kwargs
+from core.settings import Settings
 from tests.fake_service import FakeAnswerService
 
 pytestmark = pytest.mark.server

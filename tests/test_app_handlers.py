@@ -14,10 +14,10 @@ import pytest
 from app import build_app
 from assistant.feedback import FeedbackStore
 from assistant.models import Answer, Turn
-from assistant.settings import Settings
 from assistant.ui.faq import FaqItem
 from assistant.ui.handlers import Exchange, Handlers, history_of, messages_of
 from assistant.ui.layout import launch_kwargs, parse_auth
+from core.settings import Settings
 from tests.fake_service import FakeAnswerService
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigError, PHTError
 from assistant.models import Answer, Citation, Passage
 from assistant.ui import export, render
 from assistant.ui.batch import MAX_BATCH_QUESTIONS, parse_questions
 from assistant.ui.faq import load_faq, parse_faq
+from core.errors import ConfigError, PHTError
 from tests.fake_service import NEWER, SITTING, FakeAnswerService
 
 REPO = Path(__file__).resolve().parent.parent

@@ -54,7 +54,7 @@ def test_answers_are_cited_verbatim_and_never_quote_promotions(assistant: Assist
 
 
 def test_every_answer_sentence_is_its_quote(assistant: Assistant) -> None:
-    from ingest.text import normalize
+    from core.text import normalize
 
     a = assistant.ask("How should I do eccentric hamstring exercises?")
     quotes = {c.marker: normalize(c.quote) for c in a.citations}
@@ -188,7 +188,7 @@ def test_stream_yields_text_then_the_final_answer(assistant: Assistant) -> None:
 def test_batch_cli_keeps_order_and_survives_bad_lines(
     assistant: Assistant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from assistant.ask_cli import run_batch
+    from cli.ask import run_batch
 
     lines = [json.dumps({"id": "a", "question": "What is PHT?"}), "not json",
              json.dumps({"id": "c", "question": ""}),

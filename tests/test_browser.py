@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from app import build_app
-from assistant.settings import Settings
 from assistant.ui.layout import launch_kwargs
+from core.settings import Settings
 from tests.fake_service import SITTING, FakeAnswerService
 
 pytestmark = pytest.mark.browser

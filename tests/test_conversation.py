@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.conversation import default_followup_rules, rewrite_followup
+from assistant.gates.conversation import default_followup_rules, rewrite_followup
 from assistant.models import Turn
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.settings import Settings
+from core.settings import Settings
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assistant.cli import build_parser
+from cli.main import build_parser
 from evals.judge import Judge, judge_report, parse_label
 from evals.report import SCHEMA_VERSION
 from tests import fake_openai_server

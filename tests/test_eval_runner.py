@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import build_parser
 from assistant.models import Answer
+from cli.main import build_parser
 from evals.dataset import check_anchors, load_cases
 from evals.gates import (
     BASELINE_FILE,

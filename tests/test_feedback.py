@@ -111,7 +111,7 @@ def test_candidate_case_keeps_unicode_question(tmp_path):
 
 
 def test_unwritable_location_is_a_config_error(tmp_path):
-    from assistant.errors import ConfigError
+    from core.errors import ConfigError
 
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.gates import check_question, notices_for
-from assistant.intents import detect_intents, strip_injection
+from assistant.gates.check import check_question, notices_for
+from assistant.gates.intents import detect_intents, strip_injection
+from assistant.gates.red_flags import check_red_flag, default_rules, detect_red_flags
+from assistant.gates.validate import BatchItem, InvalidLine, parse_batch_line, validate_question
 from assistant.models import Turn
-from assistant.red_flags import check_red_flag, default_rules, detect_red_flags
-from assistant.validate import BatchItem, InvalidLine, parse_batch_line, validate_question
 
 REPO = Path(__file__).resolve().parent.parent
 LABELLED = REPO / "evals" / "datasets" / "red_flags.yaml"
@@ -316,12 +316,12 @@ def test_check_question_rewrites_followups() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "assistant.gates",
-        "assistant.validate",
-        "assistant.red_flags",
-        "assistant.intents",
-        "assistant.scope",
-        "assistant.conversation",
+        "assistant.gates.check",
+        "assistant.gates.validate",
+        "assistant.gates.red_flags",
+        "assistant.gates.intents",
+        "assistant.gates.scope",
+        "assistant.gates.conversation",
         "assistant.gate_data",
     ],
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import CorpusError, IndexMismatchError, IndexMissingError, IndexStateError
+from core.errors import CorpusError, IndexMismatchError, IndexMissingError, IndexStateError
 from ingest.load import load_corpus
 from ingest.pipeline import fingerprint_of, ingest, prepare
 from ingest.store import IndexStore, make_client

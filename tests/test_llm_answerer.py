@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from assistant.errors import LLMError
 from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.budget import ScaledCounter
 from assistant.models import Answer, Passage, Turn
-from assistant.settings import Settings
+from core.errors import LLMError
+from core.settings import Settings
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.llm_passages import HILLS, PROMO, SITTING, TESTIMONIAL, make_passage
 

@@ -11,7 +11,6 @@ import pytest
 from pydantic import SecretStr
 
 import assistant.llm.chat_model as chat_model
-from assistant.errors import ConfigError, LLMError, MissingDependencyError
 from assistant.llm.chat_model import (
     DUMMY_API_KEY,
     build_chat_model,
@@ -20,7 +19,8 @@ from assistant.llm.chat_model import (
     redact,
     to_llm_error,
 )
-from assistant.settings import Settings
+from core.errors import ConfigError, LLMError, MissingDependencyError
+from core.settings import Settings
 from tests.fake_openai_server import FakeOpenAIServer
 
 KEY = "sk-test-DO-NOT-LEAK-4242"

@@ -14,8 +14,8 @@ import socket
 
 import pytest
 
-from assistant.cli import main
 from assistant.service import build_assistant
+from cli.main import main
 from tests.conftest import REPO
 from tests.fake_openai_server import FakeOpenAIServer
 
@@ -84,7 +84,7 @@ def test_unverifiable_llm_answer_falls_back(llm_env: FakeOpenAIServer, capsys) -
 
 
 def test_red_flag_question_sends_no_request(llm_env: FakeOpenAIServer, real_index, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     service = build_assistant(Settings(), embedder=real_embedder, backend="llm")
     answer = service.ask("I have numbness and tingling down my leg when I run")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import prompts.loader
-from assistant.errors import ConfigError
+from core.errors import ConfigError
 from prompts import Prompt, load_prompt, template_fields
 
 

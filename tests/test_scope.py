@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.errors import ConfigError
-from assistant.scope import (
+from assistant.gates.scope import (
     ScopeCalibration,
     ScopeFeatures,
     ScopeGate,
@@ -23,6 +22,7 @@ from assistant.scope import (
     load_calibration,
     save_calibration,
 )
+from core.errors import ConfigError
 from tests.conftest import CORPUS
 from tests.fakes import FakeEmbedder
 
@@ -195,6 +195,6 @@ def test_out_of_scope_reply_lists_example_questions() -> None:
 
 
 def _dummy_metrics():  # type: ignore[no-untyped-def]
-    from assistant.scope import ScopeMetrics
+    from assistant.gates.scope import ScopeMetrics
 
     return ScopeMetrics(1.0, 1.0, 1.0, 1, 0, 0, 1)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 import ingest.rules
 import ingest.segment
+from core.text import is_blank
 from ingest.models import BlockKind
 from ingest.segment import segment_blocks, split_sentences
-from ingest.text import is_blank
 from tests.conftest import CORPUS
 
 

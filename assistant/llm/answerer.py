@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assistant.errors import LLMError
 from assistant.llm.budget import TokenCounter, load_counter, pack_passages
 from assistant.llm.chat_model import backoff_delays, build_chat_model, is_retryable, to_llm_error
 from assistant.llm.citations import verify_citations
@@ -32,7 +31,8 @@ from assistant.llm.context import (
     render_passage,
 )
 from assistant.models import Answer, Passage, Turn
-from assistant.settings import Settings
+from core.errors import LLMError
+from core.settings import Settings
 from prompts import load_prompt
 
 log = logging.getLogger(__name__)

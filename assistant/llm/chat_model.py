@@ -17,8 +17,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from assistant.errors import ConfigError, LLMError, MissingDependencyError
-from assistant.settings import Settings
+from core.errors import ConfigError, LLMError, MissingDependencyError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

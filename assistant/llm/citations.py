@@ -24,9 +24,9 @@ from typing import Literal
 
 import yaml
 
-from assistant.errors import LLMError
 from assistant.models import Citation, Passage, QuoteSpan
-from ingest.text import normalize
+from core.errors import LLMError
+from core.text import normalize
 
 # A run of markers: "[1]", "[1, 2]", "[1][3]", "[passage 2]" (with the blanks before it).
 _MARKERS = re.compile(

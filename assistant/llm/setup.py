@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from assistant.errors import ConfigError
 from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.budget import load_counter
 from assistant.llm.chat_model import probe
-from assistant.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 from ingest.embed import Embedder
 
 log = logging.getLogger(__name__)

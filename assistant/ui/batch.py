@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from assistant.errors import PHTError
+from core.errors import PHTError
 
 MAX_BATCH_QUESTIONS = 500
 MAX_BATCH_BYTES = 2_000_000

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.errors import ConfigError
+from core.errors import ConfigError
 
 FAQ_FILE = "faq.yaml"
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.errors import PHTError
 from assistant.feedback import FeedbackStore
 from assistant.models import Answer, AnswerService, Turn
 from assistant.ui import export, render
 from assistant.ui.batch import parse_questions
 from assistant.ui.faq import FaqItem
+from core.errors import PHTError
 
 log = logging.getLogger(__name__)
 

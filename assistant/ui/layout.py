@@ -16,13 +16,13 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
 from assistant.models import AnswerService
-from assistant.settings import Settings
 from assistant.ui import render
 from assistant.ui.faq import load_faq
 from assistant.ui.handlers import Handlers
+from core.errors import ConfigError
+from core.settings import Settings
 
 TITLE = "PHT running assistant"
 ANSWERS = "answers"  # concurrency group of every event that computes answers

@@ -1,7 +1,7 @@
 """Small domain exceptions, translated once into friendly messages by the CLI and the app.
 
 Each carries a message naming what failed and, where there is one, the fix.
-No module other than the boundaries (``assistant.cli``, ``app``) prints them.
+No module other than the boundaries (``cli.main``, ``app``) prints them.
 """
 
 from __future__ import annotations

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import ConfigError
 from assistant.gate_data import DATA_DIR, load_data
-from ingest.text import normalize
+from core.errors import ConfigError
+from core.text import normalize
 
 DEFAULT_CALIBRATION_PATH = DATA_DIR / "scope_calibration.yaml"
 

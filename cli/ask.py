@@ -16,9 +16,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from assistant.gates.validate import InvalidLine, parse_batch_line
 from assistant.models import Answer, AnswerService, Turn
-from assistant.settings import Settings
-from assistant.validate import InvalidLine, parse_batch_line
+from core.settings import Settings
 
 
 def format_sources(answer: Answer) -> str:

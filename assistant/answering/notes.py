@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from assistant.errors import CorpusError
-from ingest.text import normalize
+from core.errors import CorpusError
+from core.text import normalize
 
 NOTES_FILE = "editorial_notes.yaml"
 

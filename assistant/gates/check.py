@@ -5,7 +5,7 @@ check on the user's own raw words (→ ``red_flag``, its escalation opens the an
 over everything but invalid input), intent detection, injection stripping (nothing left →
 ``out_of_scope``), and the offline follow-up rewrite. It returns a ``GateResult`` whose ``query`` is what retrieval and the
 scope gate should see. It leaves out the scope decision, which needs ``max_sim`` from the
-retriever (``assistant.scope.ScopeGate.decide``), and everything after retrieval.
+retriever (``assistant.gates.scope.ScopeGate.decide``), and everything after retrieval.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.conversation import rewrite_followup
 from assistant.gate_data import load_data
-from assistant.intents import detect_intents, strip_injection
+from assistant.gates.conversation import rewrite_followup
+from assistant.gates.intents import detect_intents, strip_injection
+from assistant.gates.red_flags import RedFlag, check_red_flag
+from assistant.gates.validate import InvalidInput, validate_question
 from assistant.models import Turn
-from assistant.red_flags import RedFlag, check_red_flag
-from assistant.validate import InvalidInput, validate_question
 
 GateStatus = Literal["invalid_input", "red_flag", "out_of_scope"]
 NOTICE_INTENTS = ("diagnosis", "promotion", "injection")

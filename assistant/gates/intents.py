@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.gate_data import load_data
-from ingest.text import normalize
+from core.text import normalize
 
 INTENTS = ("promotion", "diagnosis", "list", "injection")
 

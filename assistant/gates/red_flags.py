@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 
 from assistant.gate_data import load_data
-from ingest.text import normalize
+from core.text import normalize
 
 Severity = Literal["urgent", "see_clinician"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from assistant.gate_data import load_data
 from assistant.models import Turn
-from ingest.text import normalize
+from core.text import normalize
 
 _I = re.IGNORECASE
 

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.errors import PHTError
-from assistant.settings import Settings
+from core.errors import PHTError
+from core.settings import Settings
 
 log = logging.getLogger("pht")
 
@@ -94,12 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: PHT_INDEX_DIR or .pht/index)")
     p.set_defaults(func=cmd_ingest)
 
-    from assistant import ask_cli, tools_cli
-
-    ask_cli.register(sub)
+    from cli import ask, tools
     from evals import cli as eval_cli
+
+    ask.register(sub)
     eval_cli.register(sub)
-    tools_cli.register(sub)
+    tools.register(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ from functools import cache
 
 from rank_bm25 import BM25Okapi
 
-from ingest.text import normalize
+from core.text import normalize
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(

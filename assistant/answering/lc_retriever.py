@@ -2,7 +2,7 @@
 
 A thin adapter: each ``Passage`` becomes a ``Document`` whose ``page_content`` is the
 verbatim passage and whose metadata carries source, offsets, edition and score. The
-ranking itself lives in ``assistant.retrieval``.
+ranking itself lives in ``assistant.answering.retrieval``.
 """
 
 from __future__ import annotations

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant.extractive import Candidate, compose_answer, relevance, select
-from assistant.lexical import terms
+from assistant.answering.extractive import Candidate, compose_answer, relevance, select
+from assistant.answering.lexical import terms
+from assistant.answering.notes import EditorialNote, touched
+from assistant.answering.retrieval import Retriever
 from assistant.models import Citation, Passage, QuoteSpan
-from assistant.notes import EditorialNote, touched
-from assistant.retrieval import Retriever
-from assistant.settings import Settings
+from core.settings import Settings
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 
 from assistant.gate_data import load_data
 from assistant.models import Turn
-from ingest.text import is_blank
+from core.text import is_blank
 
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _LINE_KEYS = ("id", "question", "history")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.lexical import terms
+from assistant.answering.lexical import terms
 from assistant.models import Citation, Passage, QuoteSpan
-from ingest.text import normalize
+from core.text import normalize
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from assistant.settings import Settings
+from core.settings import Settings
 
 
 def cmd_calibrate_scope(args: argparse.Namespace) -> int:
-    from assistant.scope import ScopeFeatures, calibrate, evaluate, save_calibration
+    from assistant.gates.scope import ScopeFeatures, calibrate, evaluate, save_calibration
     from assistant.service import build_assistant
     from evals.dataset import load_scope
 

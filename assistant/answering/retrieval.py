@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant.lexical import LexicalIndex, terms
+from assistant.answering.lexical import LexicalIndex, terms
 from assistant.models import Passage, QuoteSpan
+from core.text import normalize
 from ingest.embed import Embedder
 from ingest.store import IndexStore
-from ingest.text import normalize
 
 
 def rrf(
@@ -208,7 +208,7 @@ class Retriever:
         return hits[0][1] if hits else 0.0
 
     def as_langchain(self, k: int = 4) -> Any:
-        from assistant.lc_retriever import PHTRetriever
+        from assistant.answering.lc_retriever import PHTRetriever
 
         return PHTRetriever(engine=self, k=k)
 
