@@ -173,3 +173,26 @@ def test_never_raises_and_empty_history_is_identity(question: str, past: list[st
 @given(st.text(max_size=80))
 def test_deterministic(question: str) -> None:
     assert rewrite_followup(question, SITTING) == rewrite_followup(question, SITTING)
+
+
+@pytest.mark.parametrize(
+    ("history", "question"),
+    [
+        (["When can I add hills back after my hamstring tendinopathy?"], "Can I keep running?"),
+        (["Does foam rolling help PHT?"], "What's the capital of France?"),
+        (["How many reps of nordic curls should I do?"], "Write me a python script"),
+        (["Is hill running bad for PHT?", "What about speed work?"], "Should I see a physio?"),
+        (["Does foam rolling help?"], "Is stretching good for high hamstring pain?"),
+    ],
+)
+def test_a_question_that_stands_alone_is_never_rewritten_with_an_old_sub_topic(
+    history: list[str], question: str
+) -> None:
+    got = rewrite_followup(question, [user(h) for h in history])
+    for leaked in ("hill", "foam", "nordic", "speed"):
+        assert leaked not in got.lower() or leaked in question.lower(), got
+
+
+def test_a_bare_measure_question_borrows_the_exercise() -> None:
+    got = rewrite_followup("How many sets?", [user("How do I do nordic curls?")])
+    assert "nordic" in got.lower()

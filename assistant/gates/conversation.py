@@ -5,8 +5,9 @@ of the previous user questions (entities such as PHT, sitting pain, a named exer
 data in ``assistant/data/followups.yaml``). Rules, in order: an elliptical question ("what
 about hills?") swaps a same-kind entity into the previous question or is appended to it;
 a referring pronoun ("it", "that", "they", "that exercise") is replaced by the topic; a
-short question with no topic of its own gets "with <topic>". Anything else, e.g. "What is
-PHT?", is returned unchanged. Earlier user turns are rewritten first, so topics carry
+short question with no topic of its own that asks for an amount or a duration ("how many
+sets?") gets "with <topic>". Anything else is a question that stands on its own and is
+returned unchanged: "What is PHT?", "Can I keep running?", "What's the capital of France?". Earlier user turns are rewritten first, so topics carry
 through a chain of follow-ups. Pure and deterministic; assistant turns are ignored. It
 does not use an LLM (``prompts/condense.yaml`` is the generative alternative).
 """
@@ -61,6 +62,9 @@ class FollowupRules:
         self.plural = re.compile(data["plural_pronouns"], _I)
         self.plural_kinds = frozenset(data["plural_kinds"])
         self.question_words = re.compile(data["question_words"], _I)
+        self.measure = re.compile(data["measure_words"], _I)
+        self.generic = frozenset(str(data["generic_words"]).split())
+        self.borrow_kinds = frozenset(data["borrow_kinds"])
         self.templates: Mapping[str, str] = data["templates"]
         self.entities = tuple(
             Entity(
@@ -111,10 +115,17 @@ class FollowupRules:
             return question
         if not (body.endswith("?") or self.question_words.search(body)):
             return question
-        q = body.rstrip("?.! ")
-        return _sentence(
-            self.templates["augment"].format(question=q, topic=state.entities[0].phrase)
+        words = re.findall(r"[a-z]+", body.lower())
+        if any(w not in self.generic for w in words):
+            return question  # it has a subject of its own: it stands alone
+        measure = self.measure.search(body) is not None
+        topic = next(
+            (e for e in state.entities if measure or e.kind in self.borrow_kinds), None
         )
+        if topic is None:
+            return question
+        q = body.rstrip("?.! ")
+        return _sentence(self.templates["augment"].format(question=q, topic=topic.phrase))
 
     def _elliptical(self, x: str, state: _State) -> str:
         new = [e for e in self.entities_in(x) if e.anchors]
