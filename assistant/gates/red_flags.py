@@ -68,6 +68,8 @@ class RedFlagRules:
         self.clause_split = _rx(data["clause_split"])
         self.report = tuple(_rx(p) for p in data["report_markers"])
         self.about = tuple(_rx(p) for p in data["about_patterns"])
+        self.sentence_split = _rx(data["sentence_split"])
+        self.sentence_report = tuple(_rx(p) for p in data["sentence_report_markers"])
         self.flags = tuple(
             _Flag(
                 id=str(f["id"]),
@@ -90,6 +92,8 @@ class RedFlagRules:
         self.pain_words, self.units = _rx(pain["pain_words"]), _rx(pain["units"])
         self.lower_bound, self.upper_bound = _rx(pain["lower_bound"]), _rx(pain["upper_bound"])
         self.sitting, self.running = _rx(pain["sitting_words"]), _rx(pain["running_words"])
+        self.exercise = _rx(pain["exercise_words"])
+        self.not_pain_score = _rx(pain["not_pain_score"])
         self.hypothetical = _rx(pain["hypothetical"])
         self.pain_clause_split = _rx(pain["clause_split"])
         words = {str(k): str(v) for k, v in pain["number_words"].items()}
@@ -135,12 +139,23 @@ class RedFlagRules:
         c0, c1 = self._clause(text, pos)
         return bool(self.resolved.search(text[c0:c1]))
 
+    def _asks_about(self, text: str, pos: int) -> bool:
+        """The sentence around ``pos`` asks ABOUT red flags and reports nothing itself
+        ("What are the signs of a stress fracture?" inside a longer story)."""
+        s0, s1 = self._clause(text, pos, self.sentence_split)
+        sentence = text[s0:s1]
+        return any(rx.search(sentence) for rx in self.about) and not any(
+            rx.search(sentence) for rx in self.sentence_report
+        )
+
     def _first_live(self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool) -> str:
         for rx in group:
             for m in rx.finditer(text):
                 if self._negated(text, m.start(), m.end()):
                     continue
                 if resolvable and self._is_past(text, m.start()):
+                    continue
+                if self._asks_about(text, m.start()):
                     continue
                 return m.group(0)
         return ""
@@ -165,6 +180,8 @@ class RedFlagRules:
                     continue
                 value = max(values)
                 prefix = text[max(0, m.start("n") - 25) : m.start("n")]
+                if self.not_pain_score.search(prefix):
+                    continue  # "RPE 8/10", "effort 9 out of 10", "since 6/10" (a date)
                 comparator = bool(self.lower_bound.search(prefix))
                 if comparator:
                     value += 0.5
@@ -177,11 +194,14 @@ class RedFlagRules:
                 strict = bool(self.pain.get("comparator_needs_report", True))
                 if comparator and strict and (not reported or hypothetical):
                     continue
-                if self._negated(text, m.start(), m.end()):
+                if self._negated(text, m.start(), m.end()) or self._asks_about(text, m.start()):
                     continue
                 s0, s1 = self._clause(text, m.start(), self.pain_clause_split)
                 clause = text[s0:s1]
-                sitting_only = self.sitting.search(clause) and not self.running.search(clause)
+                # the flag is pain WITH RUNNING: a clause about sitting or about an exercise
+                # (whose own limit is 3/10) without running words is not it
+                other = self.sitting.search(clause) or self.exercise.search(clause)
+                sitting_only = other and not self.running.search(clause)
                 if sitting_only and value < float(self.pain["sitting_exempt_below"]):
                     continue
                 if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
