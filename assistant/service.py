@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.compose import Composer, Draft, merge
+from assistant.answering.informative import FillerFilter, load_model
 from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
+from assistant.gates.message import read_message
 from assistant.gates.scope import ScopeGate, load_calibration
 from assistant.models import Answer, Passage, Turn
 from core.errors import ConfigError, LLMError
@@ -54,6 +56,8 @@ class Assistant:
         self.llm = llm
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
+        model = load_model(embedder.fingerprint())
+        self.filler = FillerFilter(model, embedder.embed) if model is not None else None
 
     # --- public API ---------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -111,7 +115,8 @@ class Assistant:
             yield self._finish(question, draft, t0, timings, query)
             return
         t = time.perf_counter()
-        passages = compose.retrieve(query, vec)
+        asks = self._asks(query, vec)
+        passages = compose.retrieve_asks(asks) if len(asks) > 1 else compose.retrieve(*asks[0])
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
@@ -126,16 +131,28 @@ class Assistant:
             yield draft.parts[0] + "\n\n"  # the product question is answered by the promotion note
         else:
             t = time.perf_counter()
-            compose.extractive(query, vec, passages, draft, gate.intents)
+            compose.extractive(asks[0][0], asks[0][1], passages, draft, gate.intents, asks)
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"
         compose.edition_notes(query, draft)
         yield self._finish(question, draft, t0, timings, query)
 
+    def _asks(self, query: str, vec: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """What retrieval and selection work on: the message's asks (each with the narrative's
+        words when it has no subject of its own), or the query itself for a plain question."""
+        message = read_message(query)
+        if not message.narrative and len(message.asks) == 1:
+            return [(query, vec)]
+        queries = message.queries()
+        vecs = self.retriever.embedder.embed(
+            [self.retriever.lexical.repaired_query(q) or q for q in queries]
+        )
+        return list(zip(queries, vecs, strict=True))
+
     def composer(self) -> Composer:
         """The composition steps over the index build loaded now (one per question)."""
-        return Composer(self.retriever, self.settings, self.texts, self.notes)
+        return Composer(self.retriever, self.settings, self.texts, self.notes, self.filler)
 
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
         """The passages an answer to ``query`` is built from (see ``Composer.retrieve``)."""

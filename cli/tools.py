@@ -67,6 +67,52 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_informative(args: argparse.Namespace) -> int:
+    """Fit the filler-vs-informative sentence scorer on the labelled sentences' train split,
+    pick the threshold that keeps ``--keep`` of the informative train sentences, report both
+    splits and write ``assistant/data/informative_model.json``."""
+    import json
+
+    import numpy as np
+    import yaml
+
+    from assistant.answering.informative import (
+        MODEL_FILE,
+        InformativeModel,
+        features,
+        fit,
+        head,
+        rates,
+    )
+    from assistant.gate_data import DATA_DIR
+    from ingest.embed import SentenceTransformerEmbedder
+
+    settings = Settings()
+    embedder = SentenceTransformerEmbedder(settings.embedding_model, device=settings.embedding_device)
+    items = yaml.safe_load((DATA_DIR / "sentence_kinds.yaml").read_text(encoding="utf-8"))["items"]
+    split = {name: [i for i in items if i["split"] == name] for name in ("train", "test")}
+    x = {
+        k: features(embedder.embed([i["text"] for i in v]), embedder.embed([head(i["text"]) for i in v]))
+        for k, v in split.items()
+    }
+    y = {k: [bool(i["informative"]) for i in v] for k, v in split.items()}
+    w, b = fit(x["train"], y["train"])
+    model = InformativeModel(w, b, 0.5, embedder.fingerprint())
+    p_train = model.probability(x["train"])
+    informative = np.sort(p_train[np.asarray(y["train"])])
+    cut = informative[int((1 - args.keep) * len(informative))]
+    model = InformativeModel(w, b, float(min(0.5, cut)), embedder.fingerprint())
+    out = Path(args.out) if args.out else MODEL_FILE
+    out.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")
+    print(f"threshold P(informative) < {model.threshold:.3f} is filler")
+    for name in ("train", "test"):
+        r = rates(model.probability(x[name]), y[name], model.threshold)
+        print(f"  {name:5s} n={int(r['n'])}  filler caught {r['filler_recall']:.2f}  "
+              f"informative kept {r['informative_kept']:.2f}")
+    print(f"Wrote {out}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
@@ -85,5 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--jsonl", action="store_true", help="JSON Lines output (the only format)")
     e.add_argument("--out", help="file to write (default: stdout)")
     e.set_defaults(func=cmd_feedback_export)
+    t = sub.add_parser("train-informative", help="fit the filler-vs-informative sentence scorer")
+    t.add_argument("--keep", type=float, default=0.97, help="share of informative train sentences kept")
+    t.add_argument("--out", help="where to write the model (default: the packaged file)")
+    t.set_defaults(func=cmd_train_informative)
     s = sub.add_parser("serve", help="start the web app (same as `python app.py`)")
     s.set_defaults(func=cmd_serve)

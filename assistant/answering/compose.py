@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.extractive import Candidate, compose_answer, relevance, select
+from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import terms
 from assistant.answering.notes import EditorialNote, touched
 from assistant.answering.retrieval import Retriever
@@ -58,6 +59,17 @@ class Composer:
     settings: Settings
     texts: dict[str, Any]
     notes: Sequence[EditorialNote]
+    filler: FillerFilter | None = None  # drops sentences that inform nobody
+
+    def retrieve_asks(self, asks: Sequence[tuple[str, np.ndarray]]) -> list[Passage]:
+        """Passages for several asks at once: each ask's best passages in turn, no repeats."""
+        lists = [self.retrieve(q, v) for q, v in asks]
+        out: list[Passage] = []
+        for rank in range(self.settings.top_k):
+            for ps in lists:
+                if rank < len(ps) and all(p.id != ps[rank].id for p in out):
+                    out.append(ps[rank])
+        return out[: self.settings.top_k + len(asks) - 1]
 
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
         """Hybrid search, then editorial notes: a passage that supersedes older advice on a
@@ -93,7 +105,7 @@ class Composer:
 
     def extractive(
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
-        intents: frozenset[str],
+        intents: frozenset[str], asks: Sequence[tuple[str, np.ndarray]] = (),
     ) -> None:
         pinned = self.superseding_ids(query)
         if "diagnosis" in intents:  # the articles' own advice to get evaluated opens the answer
@@ -105,6 +117,15 @@ class Composer:
                 draft.contexts = list(passages)
         cands = self.candidates(passages)
         scores = relevance(cands, vec, self.retriever.lexical.query_terms(query))
+        if len(asks) > 1 and cands:
+            # several questions in one message: each ask's best sentence opens the answer,
+            # and a sentence scores by the ask it answers best
+            per_ask = [
+                relevance(cands, v, self.retriever.lexical.query_terms(q)) for q, v in asks
+            ]
+            scores = [max(col) for col in zip(*per_ask, strict=True)]
+            for col in per_ask:
+                pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
         picked = select(
             cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents,
             pinned=pinned,
@@ -128,7 +149,8 @@ class Composer:
         return ids
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
-        """Content sentences of the passages, with their precomputed embeddings."""
+        """Content sentences of the passages, with their precomputed embeddings, less the
+        sentences the filler scorer says inform nobody (lead-ins, anecdotes, media, plugs)."""
         table = self.retriever.sentences
         out = []
         for rank, p in enumerate(passages):
@@ -139,6 +161,11 @@ class Composer:
                     Candidate(span, p, rank, order, table.vector(span.id),
                               str(table.meta[span.id]["dup_key"]))
                 )
+        if self.filler is not None and out:
+            drop = self.filler.filler(
+                [c.span.id for c in out], [c.span.text for c in out], [c.vector for c in out]
+            )
+            out = [c for c in out if c.span.id not in drop]
         return out
 
     def promotion(self, query: str, draft: Draft) -> None:

@@ -137,6 +137,9 @@ def select(
         keys.add(c.dup_key)
         words += n
     chosen = _resolve_anaphora(candidates, chosen, budget - words, keep=set(first))
+    chosen = _complete_lead_ins(candidates, chosen, budget - sum(
+        word_count(candidates[i].span.text) for i in chosen
+    ))
     # Passages holding a pinned sentence open the answer; sentences keep source order.
     opening = {candidates[i].passage.id for i in first}
     return sorted(
@@ -164,6 +167,27 @@ def _resolve_anaphora(
             out.append(prev)
             spare -= n
         elif len(out) > 1 and i not in keep:
+            out.remove(i)
+    return out
+
+
+def _complete_lead_ins(candidates: Sequence[Candidate], chosen: list[int], spare: int) -> list[int]:
+    """A picked sentence that ends in a colon ("Here is how to use your glutes:") announces
+    what follows: it brings the next sentence of its passage along, or is dropped."""
+    index = {(c.passage.id, c.order): i for i, c in enumerate(candidates)}
+    out = list(chosen)
+    for i in chosen:
+        c = candidates[i]
+        if not display_sentence(c.span.text).endswith(":"):
+            continue
+        nxt = index.get((c.passage.id, c.order + 1))
+        if nxt is not None and nxt in out:
+            continue
+        n = word_count(candidates[nxt].span.text) if nxt is not None else 0
+        if nxt is not None and n <= spare:
+            out.append(nxt)
+            spare -= n
+        elif len(out) > 1:
             out.remove(i)
     return out
 

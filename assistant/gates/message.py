@@ -1,0 +1,101 @@
+"""Understand a message before retrieving: what the reader reports and what they ask.
+
+``read_message`` splits a message into its narrative (history, symptoms, what was tried)
+and its asks (the questions, at most ``MAX_ASKS``), and tags each ask with the kind of answer
+it wants (what / why / should / can / how / how_many / how_long / which / other), from its
+opening words. An ask with no subject of its own ("What do you recommend?", "What is my
+next step?") is retrieved with the narrative's words. Pure and rule-based on sentence shape
+only (no topic words); the gates read the whole message, retrieval and selection read the asks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.text import normalize
+
+MAX_ASKS = 3
+_SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
+_ASK_OPENERS = re.compile(
+    r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|"
+    r"(?:i(?:'d| would) (?:like|love) to know|i wonder|wondering|help)\b)",
+    re.IGNORECASE,
+)
+_KINDS = (
+    ("how_many", r"^(?:how many|how much|how often)\b"),
+    ("how_long", r"^(?:how long|when (?:can|will|should|do)|how soon)\b"),
+    ("why", r"^(?:why|what causes|what caused|how come)\b"),
+    ("what", r"^(?:what|what's|whats)\b"),
+    ("should", r"^(?:should|do i need|must|would you|is it (?:ok|okay|safe|bad|wise|worth))\b"),
+    ("can", r"^(?:can|could|is it possible|am i able)\b"),
+    ("how", r"^(?:how|any (?:ideas|tips|advice))\b"),
+    ("which", r"^(?:which|where)\b"),
+)
+_FUNCTION = frozenset(
+    "a an the i me my you your it is are am be do does did can could should would will what "
+    "how why when where which who any ideas tips advice think thoughts recommend suggest next "
+    "step steps problem issue going on this that there here to of for and or so now get better "
+    "else anything something help please is it ok okay safe keep do you".split()
+)
+
+
+@dataclass(frozen=True)
+class Ask:
+    text: str
+    kind: str
+    has_subject: bool  # names something of its own beyond question words
+
+
+@dataclass(frozen=True)
+class Message:
+    narrative: str
+    asks: tuple[Ask, ...]
+
+    def queries(self, max_narrative_words: int = 40) -> list[str]:
+        """One retrieval query per ask; a subject-less ask borrows the narrative's words.
+
+        >>> m = read_message("My butt hurts after long runs and sitting. What do you recommend?")
+        >>> m.queries()
+        ['What do you recommend? My butt hurts after long runs and sitting.']
+        """
+        story = " ".join(self.narrative.split()[-max_narrative_words:])
+        return [a.text if a.has_subject or not story else f"{a.text} {story}" for a in self.asks]
+
+
+def ask_kind(sentence: str) -> str:
+    """The kind of answer an ask wants, from its opening words.
+
+    >>> [ask_kind(s) for s in ("How many sets?", "Should I stretch?", "Why does it hurt?")]
+    ['how_many', 'should', 'why']
+    """
+    text = normalize(sentence).lower().lstrip("- ,")
+    text = re.sub(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", "", text)
+    for kind, pattern in _KINDS:
+        if re.match(pattern, text):
+            return kind
+    return "other"
+
+
+def read_message(text: str) -> Message:
+    """Narrative and asks of a message; a message with no question is one ask.
+
+    >>> m = read_message("Ran 10k, sit bone aches. Is it safe to keep running? How do I fix it?")
+    >>> [a.kind for a in m.asks], m.narrative
+    (['should', 'how'], 'Ran 10k, sit bone aches.')
+    """
+    sentences = [s.strip() for s in _SENTENCE.findall(normalize(text)) if s.strip()]
+    asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)]
+    if not asks:
+        return Message("", (Ask(text.strip(), ask_kind(text), True),))
+    narrative = " ".join(s for s in sentences if s not in asks)
+    kept = asks[-MAX_ASKS:]
+    return Message(
+        narrative,
+        tuple(Ask(a, ask_kind(a), _has_subject(a)) for a in kept),
+    )
+
+
+def _has_subject(ask: str) -> bool:
+    words = re.findall(r"[a-z']+", ask.lower())
+    return sum(w not in _FUNCTION for w in words) >= 2
