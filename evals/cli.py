@@ -129,13 +129,22 @@ def cmd_eval(
     t_start = time.perf_counter()
     settings = settings or Settings()
     gates = load_gates()
-    if args.update_baseline and args.dataset and args.baseline.resolve() == BASELINE_FILE.resolve():
+    if args.update_baseline and _case_files(args.dataset) and args.baseline.resolve() == BASELINE_FILE.resolve():
         raise DatasetError(
             "Refusing to rewrite the committed baseline from a subset of the cases (--dataset): "
             "every other case would lose its baseline.",
             "Give --baseline PATH for the subset, or drop --dataset.",
         )
-    inputs = load_inputs(args.dataset or (), gate_sets=not args.no_gate_sets)
+    from evals.labelled_run import default_labelled_paths, markdown, run_labelled
+    from evals.realq import is_labelled_file
+
+    given = list(args.dataset or ())
+    labelled = [p for p in given if p.suffix in (".json", ".yaml", ".yml") and is_labelled_file(p)]
+    case_files = [p for p in given if p not in labelled]
+    notes: list[str] = []
+    if not given:  # a run on chosen --dataset files asks only those
+        labelled, notes = default_labelled_paths()
+    inputs = load_inputs(case_files, gate_sets=not args.no_gate_sets)
     if not inputs.cases:
         raise DatasetError("No evaluation cases were loaded.", "Check the --dataset files.")
     baseline = read_baseline(args.baseline)
@@ -165,6 +174,9 @@ def cmd_eval(
                 peer=peer,
                 progress=bar,
             )
+            section, extra = run_labelled(
+                service, labelled, gate_sets=not args.no_gate_sets, progress=bar
+            )
         finally:
             bar.close()
     meta = {
@@ -173,23 +185,36 @@ def cmd_eval(
         "git_commit": git_commit(Path.cwd()),
         "timings_s": timings,
     }
-    report = evaluate(outcome, gates=gates, baseline=baseline, inputs=inputs, meta=meta)
+    report = evaluate(
+        outcome, gates=gates, baseline=baseline, inputs=inputs, meta=meta, extra=extra
+    )
     if args.update_baseline:
         new = baseline_of(report)
         args.baseline.parent.mkdir(parents=True, exist_ok=True)
         args.baseline.write_text(json.dumps(new, indent=2) + "\n", encoding="utf-8")
-        report = evaluate(outcome, gates=gates, baseline=new, inputs=inputs, meta=meta)
+        report = evaluate(
+            outcome, gates=gates, baseline=new, inputs=inputs, meta=meta, extra=extra
+        )
         print(f"Baseline written to {args.baseline}.", file=out)
     if args.judge:
         report["judge"] = _judge(report, settings, out)
     report["run"]["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(report, args.out / "report.json")
+    report["labelled"] = {**section, "notes": notes}
     write_markdown(report, args.out / "report.md")
+    with (args.out / "report.md").open("a", encoding="utf-8") as fh:
+        fh.write(markdown(section, notes))
     write_junit(report, args.out / "junit.xml")
     write_html(report, args.out / "report.html")
     print(summary(report, args.out), file=out)
     return 0 if report["passed"] else 1
+
+
+def _case_files(paths: list[Path] | None) -> list[Path]:
+    from evals.realq import is_labelled_file
+
+    return [p for p in paths or () if not is_labelled_file(p)]
 
 
 def _judge(report: dict[str, Any], settings: Settings, out: TextIO) -> dict[str, Any] | None:
@@ -234,5 +259,12 @@ def summary(report: dict[str, Any], out_dir: Path) -> str:
             f"LLM judge: {len(report['judge']['disagreements'])} disagreement(s) "
             "with the matcher (not gating)."
         )
+    for name, s in report.get("labelled", {}).get("sets", {}).items():
+        shapes = ", ".join(f"{k} {c['passed']}/{c['n']}" for k, c in s["by_shape"].items())
+        lines.append(f"{name}: {s['passed']}/{s['n']} pass, {s['with_filler']} with filler ({shapes})")
+    for note in report.get("labelled", {}).get("notes", []):
+        lines.append(f"Note: {note}")
+    for name, c in report.get("labelled", {}).get("narrative_gates", {}).items():
+        lines.append(f"narrative {name}: tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}")
     lines.append(f"Reports: {out_dir}/report.md, report.html, report.json, junit.xml")
     return "\n".join(lines)

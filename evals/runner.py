@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,11 +194,16 @@ def evaluate(
     baseline: dict[str, Any] | None,
     inputs: Inputs,
     meta: dict[str, Any],
+    extra: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, Any]:
-    """The report document: metrics, gates, baseline comparison and every case."""
+    """The report document: metrics, gates, baseline comparison and every case. ``extra``
+    metrics (numerator, denominator) join the computed ones before the floors are checked."""
     from evals.report import build_report
 
     metrics, counts = compute_metrics(outcome.results, outcome.red_flags, outcome.scope)
+    for name, (num, den) in (extra or {}).items():
+        metrics[name] = round(num / den, 4) if den else 0.0
+        counts[name] = [num, den]
     gate_results = check_floors(metrics, counts, gates.floors, outcome.results)
     cmp = compare_baseline(outcome.results, baseline)
     gate_results.append(regression_gate(cmp, baseline is not None))

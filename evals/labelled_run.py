@@ -1,0 +1,149 @@
+"""Ask the regex-labelled sets and the narrative gate sets; their metrics and report section.
+
+Regex-labelled sets (``evals.realq``): the team's own shapes (``evals/datasets/shapes.yaml``)
+and, where it lies beside the clone, the real-question development set
+(``../shared/eval/real_questions_*.json``; skipped with a note when absent). Narrative gate
+sets: ``red_flag_narratives.yaml`` and ``scope_narratives.yaml``, scored per split
+(calibration / test; the test split is never used for tuning). ``run_labelled`` returns the
+report section and extra metrics as (numerator, denominator) pairs, which ``pht eval`` adds to
+the metrics its floors (``evals/gates.yaml``) gate on. It does not write files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.models import AnswerService, Turn
+from evals.dataset import DATASETS, DatasetError
+from evals.realq import judge, load_labelled, summarise
+
+SHARED_EVAL = Path("..") / "shared" / "eval"
+Extra = dict[str, tuple[float, float]]
+NARRATIVE_METRICS = tuple(
+    f"narrative_{name}_{split}_{m}"
+    for name in ("red_flag", "scope")
+    for split in ("calibration", "test")
+    for m in ("recall", "precision", "false_alarm_rate")
+)
+
+
+def default_labelled_paths(shared: Path = SHARED_EVAL) -> tuple[list[Path], list[str]]:
+    """The shapes file and the real-question files that exist, and a note for what is absent."""
+    paths = [DATASETS / "shapes.yaml"]
+    real = sorted(shared.glob("real_questions_*.json")) if shared.is_dir() else []
+    notes = [] if real else [f"real-question set skipped: {shared}/real_questions_*.json not found"]
+    return paths + real, notes
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
+
+
+def run_labelled(
+    service: AnswerService,
+    paths: Sequence[Path],
+    *,
+    datasets_dir: Path = DATASETS,
+    gate_sets: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], Extra]:
+    tick = progress or (lambda _name: None)
+    section: dict[str, Any] = {"sets": {}, "narrative_gates": {}}
+    extra: Extra = {}
+    filler = 0
+    for path in paths:
+        labelled = load_labelled(path)
+        verdicts = []
+        for case in labelled.cases:
+            answer = service.ask(case.q, [Turn(m.role, m.content) for m in case.history])
+            verdicts.append(judge(case, answer))
+            tick(case.id)
+        summary = summarise(verdicts)
+        section["sets"][labelled.name] = {
+            "path": str(path), **summary, "cases": [v.to_json() for v in verdicts]
+        }
+        slug = _slug(labelled.name)
+        extra[f"{slug}_pass_rate"] = (summary["passed"], summary["n"])
+        for split, c in summary["by_split"].items():
+            if split != "all":
+                extra[f"{slug}_{split}_pass_rate"] = (c["passed"], c["n"])
+        filler += summary["with_filler"]
+    extra["answers_with_filler"] = (float(filler), 1.0)
+    if gate_sets:
+        _narratives(service, datasets_dir, section, extra, tick)
+    for name in NARRATIVE_METRICS:
+        extra.setdefault(name, (0.0, 0.0))  # not asked: the floors say n/a
+    return section, extra
+
+
+def _items(path: Path, key: str) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = data[key]
+        assert isinstance(items, list)
+        return items
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AssertionError) as exc:
+        raise DatasetError(f"{path}: unreadable narrative set ({exc}).") from exc
+
+
+def _narratives(
+    service: AnswerService, datasets_dir: Path, section: dict[str, Any], extra: Extra,
+    tick: Callable[[str], None],
+) -> None:
+    sets = (
+        ("red_flag", datasets_dir / "red_flag_narratives.yaml", "items", "red_flag", "red_flag"),
+        ("scope", datasets_dir / "scope_narratives.yaml", "questions", "in_scope", "out_of_scope"),
+    )
+    for name, path, key, field, status in sets:
+        for split in ("calibration", "test"):
+            tp = fp = fn = tn = 0
+            errors = []
+            for item in _items(path, key):
+                if item.get("split") != split:
+                    continue
+                positive = bool(item[field]) if name == "red_flag" else not bool(item[field])
+                got = service.ask(str(item["question"])).status
+                tick(str(item["question"])[:30])
+                hit = got == status
+                tp += hit and positive
+                fp += hit and not positive
+                fn += positive and not hit
+                tn += not positive and not hit
+                if hit != positive:
+                    errors.append({"question": item["question"], "expected": positive, "got": got})
+            prefix = f"narrative_{name}_{split}"
+            extra[f"{prefix}_recall"] = (tp, tp + fn)
+            extra[f"{prefix}_precision"] = (tp, tp + fp)
+            extra[f"{prefix}_false_alarm_rate"] = (fp, fp + tn)
+            section["narrative_gates"][f"{name}_{split}"] = {
+                "tp": tp, "fp": fp, "fn": fn, "tn": tn, "errors": errors,
+            }
+
+
+def markdown(section: dict[str, Any], notes: Sequence[str]) -> str:
+    """The report.md section for these sets."""
+    lines = ["", "## Real-language sets", ""]
+    lines += [f"_{n}_" for n in notes]
+    for name, s in section["sets"].items():
+        lines.append(f"### {name}: {s['passed']}/{s['n']} pass, {s['with_filler']} with filler")
+        lines.append("")
+        lines.append("| shape | passed |")
+        lines.append("|---|---|")
+        for shape, c in s["by_shape"].items():
+            lines.append(f"| {shape} | {c['passed']}/{c['n']} |")
+        for split, c in s["by_split"].items():
+            lines.append(f"| split {split} | {c['passed']}/{c['n']} |")
+        lines.append("")
+        for v in s["cases"]:
+            if not v["passed"]:
+                lines.append(f"- FAIL `{v['id']}` ({v['actual_status']}): {'; '.join(v['why'])[:200]}")
+        lines.append("")
+    if section["narrative_gates"]:
+        lines += ["### Narrative gate sets", "", "| set | tp | fp | fn | tn |", "|---|---|---|---|---|"]
+        for name, c in section["narrative_gates"].items():
+            lines.append(f"| {name} | {c['tp']} | {c['fp']} | {c['fn']} | {c['tn']} |")
+    return "\n".join(lines) + "\n"
