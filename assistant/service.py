@@ -27,7 +27,8 @@ from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
 from assistant.gates.message import read_message
-from assistant.gates.scope import ScopeGate, load_calibration
+from assistant.gates.scope import ScopeFeatures, ScopeGate, load_calibration
+from assistant.gates.scope_model import load_scope_model, scope_vector
 from assistant.models import Answer, Passage, Turn
 from core.errors import ConfigError, LLMError
 from core.settings import Settings
@@ -56,6 +57,7 @@ class Assistant:
         self.llm = llm
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
+        self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
         model = load_model(embedder.fingerprint())
         self.filler = FillerFilter(model, embedder.embed) if model is not None else None
 
@@ -106,17 +108,24 @@ class Assistant:
             draft.status = "red_flag"
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
-        elif gate.status == "out_of_scope" or (
-            not gate.intents & {"promotion", "diagnosis"} and not self._in_scope(query, vec)
-        ):
-            draft.status = "out_of_scope"
-            draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
-            draft.notices = []
-            yield self._finish(question, draft, t0, timings, query)
-            return
-        t = time.perf_counter()
         asks = self._asks(query, vec)
-        passages = compose.retrieve_asks(asks) if len(asks) > 1 else compose.retrieve(*asks[0])
+        if gate.status != "red_flag":
+            covered = (
+                asks if gate.intents & {"promotion", "diagnosis"} else self._covered(query, vec, asks)
+            )
+            if gate.status == "out_of_scope" or not covered:
+                draft.status = "out_of_scope"
+                draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
+                draft.notices = []
+                yield self._finish(question, draft, t0, timings, query)
+                return
+            for ask in asks:
+                if ask not in covered:  # a mixed message: answer what is covered, say the rest
+                    draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
+            asks = covered
+        t = time.perf_counter()
+        queries = [(q, v) for _a, q, v in asks]
+        passages = compose.retrieve_asks(queries) if len(asks) > 1 else compose.retrieve(*queries[0])
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
@@ -131,24 +140,59 @@ class Assistant:
             yield draft.parts[0] + "\n\n"  # the product question is answered by the promotion note
         else:
             t = time.perf_counter()
-            compose.extractive(asks[0][0], asks[0][1], passages, draft, gate.intents, asks)
+            compose.extractive(*queries[0], passages, draft, gate.intents, queries)
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"
         compose.edition_notes(query, draft)
         yield self._finish(question, draft, t0, timings, query)
 
-    def _asks(self, query: str, vec: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """What retrieval and selection work on: the message's asks (each with the narrative's
-        words when it has no subject of its own), or the query itself for a plain question."""
+    def _asks(self, query: str, vec: np.ndarray) -> list[Ask]:
+        """What the scope gate, retrieval and selection work on: the message's asks as
+        (ask as written, retrieval query, query vector); the retrieval query of an ask with no
+        subject of its own carries the narrative's words. A plain question is its own ask."""
         message = read_message(query)
         if not message.narrative and len(message.asks) == 1:
-            return [(query, vec)]
+            return [(query, query, vec)]
         queries = message.queries()
         vecs = self.retriever.embedder.embed(
             [self.retriever.lexical.repaired_query(q) or q for q in queries]
         )
-        return list(zip(queries, vecs, strict=True))
+        return [(a.text, q, v) for a, q, v in zip(message.asks, queries, vecs, strict=True)]
+
+    def scope_inputs(self, query: str, vec: np.ndarray, asks: list[Ask]) -> list[tuple[str, ScopeFeatures, np.ndarray]]:
+        """Per ask: (ask as written, rule-layer features, the learned layer's input vector).
+        A message with several asks gets one more row first, for all its asks together."""
+        assert self.scope is not None
+        single = len(asks) == 1 and asks[0][0] == query
+        rows = []
+        if not single:
+            joined = " ".join(a for a, _q, _v in asks)
+            jv = self.retriever.embedder.embed([joined])[0]
+            f = self.scope.features(query, self.retriever.max_similarity(jv), joined)
+            rows.append((joined, f, scope_vector(jv, vec, f)))
+        for a, _q, v in asks:
+            f = self.scope.features(query, self.retriever.max_similarity(v), None if single else a)
+            rows.append((a, f, scope_vector(v, vec, f)))
+        return rows
+
+    def _covered(self, query: str, vec: np.ndarray, asks: list[Ask]) -> list[Ask]:
+        """The asks the articles cover (all of them when there is no scope gate). The learned
+        layer decides when it is trained for this embedder (the whole message first, then each
+        of several asks); otherwise the calibrated rule layer decides per ask."""
+        if self.scope is None:
+            return asks
+        rows = self.scope_inputs(query, vec, asks)
+        if self.scope_model is not None:
+            if self.scope_model.out_of_scope(rows[0][2]):
+                return []
+            if len(rows) == 1:
+                return asks
+            kept = [ask for ask, row in zip(asks, rows[1:], strict=True)
+                    if not self.scope_model.out_of_scope(row[2])]
+            return kept or asks
+        decide = self.scope.decide_features
+        return [ask for ask, row in zip(asks, rows[-len(asks):], strict=True) if decide(row[1])]
 
     def composer(self) -> Composer:
         """The composition steps over the index build loaded now (one per question)."""
@@ -157,11 +201,6 @@ class Assistant:
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
         """The passages an answer to ``query`` is built from (see ``Composer.retrieve``)."""
         return self.composer().retrieve(query, vec)
-
-    def _in_scope(self, query: str, vec: np.ndarray) -> bool:
-        if self.scope is None:
-            return True
-        return self.scope.decide(query, self.retriever.max_similarity(vec)).in_scope
 
     def _llm_or_fallback(
         self, compose: Composer, question: str, history: Sequence[Turn], query: str,
@@ -205,6 +244,9 @@ class Assistant:
             citations=draft.citations, contexts=draft.contexts, notices=merge([], notices),
             backend=draft.backend, prompt=draft.prompt, timings_ms=timings, standalone_question=query,
         )
+
+
+Ask = tuple[str, str, np.ndarray]  # (ask as written, retrieval query, query vector)
 
 
 def _ms(t: float) -> float:

@@ -17,35 +17,57 @@ from core.settings import Settings
 
 
 def cmd_calibrate_scope(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from assistant.answering.informative import fit
     from assistant.gates.scope import ScopeFeatures, calibrate, evaluate, save_calibration
+    from assistant.gates.scope_model import ScopeModel, save_scope_model
     from assistant.service import build_assistant
-    from evals.dataset import load_scope
+    from evals.dataset import DATASETS, load_scope
 
     settings = Settings()
     service = build_assistant(settings, backend="extractive")
     gate = service.scope
     assert gate is not None
-    items = load_scope(Path(args.dataset) if args.dataset else None)
+    paths = [Path(p) for p in args.dataset] if args.dataset else [
+        DATASETS / "scope.yaml", DATASETS / "scope_narratives.yaml"
+    ]
+    items = [item for path in paths for item in load_scope(path)]
+
+    rows: dict[str, list[tuple[ScopeFeatures, np.ndarray, bool]]] = {"calibration": [], "test": []}
+    for item in items:
+        vec = service.retriever.embed_query(item.question)
+        inputs = service.scope_inputs(item.question, vec, service._asks(item.question, vec))
+        # a message is refused only when every ask is: the rule layer sees its most in-scope ask
+        best = max((f for _a, f, _x in inputs), key=gate.weights.score)
+        rows[item.split].append((best, inputs[0][2], item.in_scope))
 
     def features(split: str) -> list[tuple[ScopeFeatures, bool]]:
-        out = []
-        for item in items:
-            if item.split != split:
-                continue
-            vec = service.retriever.embed_query(item.question)
-            out.append((gate.features(item.question, service.retriever.max_similarity(vec)),
-                        item.in_scope))
-        return out
+        return [(f, inside) for f, _x, inside in rows[split]]
 
     cal = calibrate(features("calibration"), gate.weights,
                     embedder=service.embedder.fingerprint(), lexicon=gate.lexicon)
     test = evaluate(cal, features("test"))
     path = save_calibration(cal, Path(args.out)) if args.out else save_calibration(cal)
     m = cal.metrics
-    print(f"Scope gate (positive = out of scope), rule: {cal.rule}")
+    print(f"Scope gate rule layer (positive = out of scope), rule: {cal.rule}")
     print(f"  threshold            {cal.threshold:.4f}")
     print(f"  calibration split    precision {m.precision:.2f}  recall {m.recall:.2f}  (n={m.n})")
     print(f"  test split           precision {test.precision:.2f}  recall {test.recall:.2f}  (n={test.n})")
+    # the learned layer: logistic regression, default regularisation and threshold (0.5)
+    x = np.array([xv for _f, xv, _i in rows["calibration"]])
+    w, b = fit(x, [not inside for _f, _x, inside in rows["calibration"]])
+    model = ScopeModel(w, b, 0.5, service.embedder.fingerprint())
+    print("Scope gate learned layer (decides when present):")
+    for split in ("calibration", "test"):
+        out = [(model.out_of_scope(xv), not inside) for _f, xv, inside in rows[split]]
+        tp = sum(p and t for p, t in out)
+        fp = sum(p and not t for p, t in out)
+        fn = sum(t and not p for p, t in out)
+        print(f"  {split:12s} split  precision {tp / max(tp + fp, 1):.2f}  "
+              f"recall {tp / max(tp + fn, 1):.2f}  (n={len(out)})")
+    if not args.out:
+        print(f"Wrote {save_scope_model(model)}")
     print(f"Wrote {path}")
     return 0
 
@@ -122,7 +144,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("calibrate-scope", help="calibrate the out-of-scope gate on labelled questions")
-    c.add_argument("--dataset", help="labelled questions (default evals/datasets/scope.yaml)")
+    c.add_argument(
+        "--dataset", nargs="+",
+        help="labelled questions (default evals/datasets/scope.yaml and scope_narratives.yaml)",
+    )
     c.add_argument("--out", help="where to write the calibration (default: the packaged file)")
     c.set_defaults(func=cmd_calibrate_scope)
     f = sub.add_parser("feedback", help="work with feedback collected by the web app")

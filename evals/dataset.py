@@ -148,6 +148,9 @@ class ScopeItem(_Model):
     question: str = Field(min_length=1)
     in_scope: bool
     split: Literal["calibration", "test"]
+    shape: str = ""
+    note: str = ""
+    covered_part: str = ""
 
 
 def _read_yaml(path: Path) -> object:

@@ -147,15 +147,27 @@ class ScopeGate:
         self.calibration = calibration
         self.embedder = embedder
 
-    def features(self, question: str, max_sim: float) -> ScopeFeatures:
-        """Lexicon hits (distinct terms) plus the caller's similarity."""
-        text = normalize(question, lower=True)
+    def features(self, question: str, max_sim: float, ask: str | None = None) -> ScopeFeatures:
+        """Lexicon hits (distinct terms) plus the caller's similarity. In-domain words count
+        over the whole message; other-domain words only in ``ask`` (the question being judged,
+        default the whole message): a story about PHT that asks about surgery recovery is
+        about surgery recovery.
 
-        def hits(rx: re.Pattern[str]) -> int:
-            return len(set(rx.findall(text)))
+        >>> g = ScopeGate(calibration=None)
+        >>> f = g.features("My PHT is better. How long after a reattachment can I run?", 0.5,
+        ...                ask="How long after a reattachment can I run?")
+        >>> (f.strong > 0, f.out > 0)
+        (True, True)
+        """
+        text = normalize(question, lower=True)
+        asked = normalize(ask, lower=True) if ask is not None else text
+
+        def hits(rx: re.Pattern[str], where: str) -> int:
+            return len(set(rx.findall(where)))
 
         return ScopeFeatures(
-            float(max_sim), hits(self.strong_rx), hits(self.weak_rx), hits(self.out_rx)
+            float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text),
+            hits(self.out_rx, asked),
         )
 
     def problems(self) -> tuple[str, ...]:
@@ -170,9 +182,15 @@ class ScopeGate:
             out.append("scope.yaml lexicon changed since calibration")
         return tuple(out)
 
-    def decide(self, question: str, max_sim: float) -> ScopeDecision:
+    def decide_features(self, f: ScopeFeatures) -> bool:
+        """In scope by the rule layer (fails open without a usable calibration)."""
+        if self.problems() or self.calibration is None:
+            return True
+        return self.calibration.weights.score(f) >= self.calibration.threshold
+
+    def decide(self, question: str, max_sim: float, ask: str | None = None) -> ScopeDecision:
         """In scope or not; fails open (in scope) when the calibration is missing or stale."""
-        f = self.features(question, max_sim)
+        f = self.features(question, max_sim, ask)
         problems = self.problems()
         if problems or self.calibration is None:
             return ScopeDecision(True, self.weights.score(f), f, None, False, problems)
