@@ -120,11 +120,11 @@ FIXES = {
 }
 
 
-def _fail(path: Path, line: int | None, where: str, problem: str) -> CorpusError:
+def _fail(path: Path, line: int | None, where: str, problem: str, fix: str = "") -> CorpusError:
     at = f", line {line}" if line else ""
     at += f", field {where}" if where else ""
     return CorpusError(f"{path}{at}: {problem}.",
-                       FIXES[path.name] + " The index was left as it was.")
+                       (fix or FIXES[path.name]) + " The index was left as it was.")
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -180,8 +180,9 @@ def _problem(err: Any) -> str:
         return "missing (this field is required)"
     if kind == "extra_forbidden":
         names = {n for m in _SCHEMAS for n in m.model_fields}
-        close = difflib.get_close_matches(str(err["loc"][-1]), sorted(names), n=1)
-        return "unknown field" + (f" (did you mean '{close[0]}'?)" if close else "")
+        close = difflib.get_close_matches(str(err["loc"][-1]), sorted(names), n=2)
+        return "unknown field" + (f" (did you mean '{close[0]}'" if close else "") + (
+            f" or '{close[1]}'?)" if len(close) > 1 else "?)" if close else "")
     shown = repr(err.get("input"))
     return f"{msg} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
 
@@ -191,7 +192,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise _fail(path, None, "", f"cannot be read ({exc.strerror or exc})") from exc
+        raise _fail(path, None, "", f"cannot be read ({(exc.strerror or str(exc)).lower()})",
+                    "Make it a file readable by the user running `pht ingest`, or remove it."
+                    ) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

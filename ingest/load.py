@@ -183,8 +183,8 @@ def load_corpus(
         )
     if not corpus_dir.is_dir():
         raise CorpusError(f"Corpus path {corpus_dir} is not a folder.")
-    corpus_dir = corpus_dir.resolve()
     config = validate_corpus_config(corpus_dir)  # bad YAML stops here, before the index
+    corpus_dir = corpus_dir.resolve()
     meta = config.metadata.articles
     walk = _Walk(corpus_dir, disk or Disk())
     walk.run()
