@@ -181,8 +181,10 @@ def _problem(err: Any) -> str:
     if kind == "extra_forbidden":
         names = {n for m in _SCHEMAS for n in m.model_fields}
         close = difflib.get_close_matches(str(err["loc"][-1]), sorted(names), n=2)
-        return "unknown field" + (f" (did you mean '{close[0]}'" if close else "") + (
-            f" or '{close[1]}'?)" if len(close) > 1 else "?)" if close else "")
+        hint = " or ".join(f"'{c}'" for c in close)
+        return "unknown field" + (f" (did you mean {hint}?)" if hint else "")
+    if kind in ("model_type", "dict_type"):
+        msg = "must be a mapping of keys to values"
     shown = repr(err.get("input"))
     return f"{msg} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
 
