@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -162,7 +163,8 @@ def _mutations(data: dict, key: str) -> list[dict]:
     ("faq.yaml", "questions", parse_faq, ConfigError),
 ])
 def test_whatever_breaks_the_assistant_later_is_caught_at_ingest(
-    corpus: Path, name: str, key: str, parse, error  # type: ignore[no-untyped-def]
+    corpus: Path, name: str, key: str, parse: Callable[[object], object],
+    error: type[Exception],
 ) -> None:
     """The assistant's own readers (notes for `pht ask`, the FAQ for the app) reject a
     mutated file only if ingest's check rejects it too."""
