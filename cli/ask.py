@@ -4,8 +4,11 @@
 produced); ``--json`` prints the one-object JSON contract; ``--batch FILE``
 answers a JSONL file line by line (one JSON object per input line, in order, the
 model loaded once; a bad or blank line yields an ``invalid_input`` object, with
-the line's own ``id`` when it has one, and the batch goes on). ``pht chat`` is an interactive terminal chat with history. The
-formatting functions are pure; the commands do the IO.
+the line's own ``id`` when it has one, and the batch goes on). The file is read
+as bytes and split at ``\n`` only; each line is decoded on its own, so an invalid
+UTF-8 byte, bad JSON or an over-long line spoils only that line. ``pht chat`` is an
+interactive terminal chat with history. The formatting functions are pure; the
+commands do the IO.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TextIO
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, TextIO
 
 from assistant.gates.validate import InvalidLine, parse_batch_line
 from assistant.models import Answer, AnswerService, Turn
+from core.errors import PHTError
 from core.settings import Settings
 
 
@@ -56,14 +60,44 @@ def stream_to(out: TextIO, events: Iterator[str | Answer]) -> Answer:
     return final
 
 
-def run_batch(service: AnswerService, lines: Sequence[str], out: TextIO) -> int:
-    """Answer each JSONL line; returns how many lines were invalid."""
+def read_batch_lines(fh: BinaryIO, max_line_bytes: int) -> Iterator[bytes | InvalidLine]:
+    """The lines of a batch file as raw bytes, split at ``\\n`` only (a trailing ``\\r`` is
+    dropped; U+2028 and friends inside a question stay in it). A line over ``max_line_bytes``
+    is skipped unread (memory stays bounded) and comes back as an ``InvalidLine``."""
+    lineno = 0
+    while True:
+        try:
+            line = fh.readline(max_line_bytes + 1)
+        except OSError as exc:  # a disk error, or a folder given as FILE
+            raise PHTError(f"Cannot read the batch file after line {lineno} "
+                           f"({exc.strerror or exc}).") from exc
+        if not line:
+            return
+        lineno += 1
+        if len(line) > max_line_bytes and not line.endswith(b"\n"):
+            while (rest := fh.readline(1 << 16)) and not rest.endswith(b"\n"):
+                pass  # drop the rest of the over-long line
+            yield InvalidLine(lineno, f"line {lineno} is over the {max_line_bytes:,}-byte limit "
+                              "(PHT_BATCH_MAX_LINE_BYTES); it was not read.")
+            continue
+        yield line.removesuffix(b"\n").removesuffix(b"\r")
+
+
+def run_batch(
+    service: AnswerService, lines: Iterable[str | bytes | InvalidLine], out: TextIO
+) -> int:
+    """Answer each JSONL line (text or raw bytes); returns how many lines were invalid.
+
+    A line that cannot be used yields an ``invalid_input`` object naming the line and the
+    batch goes on; nothing a line holds stops the run.
+    """
     bad = 0
     for lineno, line in enumerate(lines, start=1):
-        item = parse_batch_line(line, lineno)
+        item = line if isinstance(line, InvalidLine) else parse_batch_line(line, lineno)
         if isinstance(item, InvalidLine):
             bad += 1
             out.write(json.dumps(invalid_line_json(item, item.id)) + "\n")
+            out.flush()
             continue
         answer = service.ask(item.question, item.history)
         out.write(json.dumps({"id": item.id, **answer.to_json()}) + "\n")
@@ -71,25 +105,24 @@ def run_batch(service: AnswerService, lines: Sequence[str], out: TextIO) -> int:
     return bad
 
 
-def _service(args: argparse.Namespace) -> AnswerService:
+def _service(args: argparse.Namespace, settings: Settings | None = None) -> AnswerService:
     from assistant.service import build_assistant
 
-    settings = Settings()
-    return build_assistant(settings, backend=getattr(args, "backend", None))
+    return build_assistant(settings or Settings(), backend=getattr(args, "backend", None))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.batch:
+        settings = Settings()
         try:
-            with open(args.batch, encoding="utf-8", newline="") as fh:
-                # Lines end at "\n" only: U+2028 and friends inside a question stay in it.
-                lines = [ln.rstrip("\r\n") for ln in fh.read().split("\n")]
-            if lines and lines[-1] == "":
-                lines.pop()  # the file's final newline ends the last line, it starts none
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"pht: cannot read batch file {args.batch}: {exc}", file=sys.stderr)
+            fh = open(args.batch, "rb")  # noqa: SIM115 - closed by `with` below
+        except OSError as exc:
+            print(f"pht: cannot read batch file {args.batch}: {exc.strerror or exc}.",
+                  file=sys.stderr)
             return 2
-        run_batch(_service(args), lines, sys.stdout)
+        with fh:
+            lines = read_batch_lines(fh, settings.batch_max_line_bytes)
+            run_batch(_service(args, settings), lines, sys.stdout)
         return 0
     if args.question is None:
         print("pht ask: give a QUESTION or --batch FILE.jsonl", file=sys.stderr)

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     )
     concurrency_limit: int = Field(4, description="Answers computed at once by the web app.", ge=1)
 
+    # --- hardening: batch files (`pht ask --batch`) -------------------------
+    batch_max_line_bytes: int = Field(
+        1_000_000,
+        description="A line of a `pht ask --batch` file longer than this many bytes is answered "
+        "with invalid_input without being parsed (the rest of the batch goes on).",
+        ge=1_000,
+    )
+
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir if self.index_dir is not None else self.data_dir / "index"
