@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from core.errors import CorpusError
 from core.text import normalize
+from ingest.corpus_config import validate_corpus_config
 
 NOTES_FILE = "editorial_notes.yaml"
 
@@ -68,13 +67,22 @@ def parse_notes(data: object, origin: str = NOTES_FILE) -> list[EditorialNote]:
 
 
 def load_notes(corpus_dir: Path) -> list[EditorialNote]:
+    """The notes of ``corpus_dir``, validated by the same schema ``pht ingest`` checks
+    (``ingest.corpus_config``): a typo names the file, line and field here too."""
     path = corpus_dir / NOTES_FILE
     if not path.exists():
         return []
-    try:
-        return parse_notes(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{path} is not valid YAML ({exc}).") from exc
+    notes = validate_corpus_config(corpus_dir).notes.notes or []
+    return [
+        EditorialNote(
+            id=n.id or f"note-{i + 1}",
+            topics=tuple(n.topics),
+            note=n.note.strip(),
+            superseded_by=Anchor(n.superseded_by.source, n.superseded_by.anchor),
+            supersedes=Anchor(n.supersedes.source, n.supersedes.anchor) if n.supersedes else None,
+        )
+        for i, n in enumerate(notes)
+    ]
 
 
 def touched(notes: Sequence[EditorialNote], *texts: str) -> list[EditorialNote]:
