@@ -171,26 +171,30 @@ class Assistant:
             jv = self.retriever.embedder.embed([joined])[0]
             f = self.scope.features(query, self.retriever.max_similarity(jv), joined)
             rows.append((joined, f, scope_vector(jv, vec, f)))
-        for a, _q, v in asks:
-            f = self.scope.features(query, self.retriever.max_similarity(v), None if single else a)
+        for a, q, v in asks:
+            # an ask without a subject of its own is about the story: judge it with the story
+            f = self.scope.features(query, self.retriever.max_similarity(v), None if single else q)
             rows.append((a, f, scope_vector(v, vec, f)))
         return rows
 
     def _covered(self, query: str, vec: np.ndarray, asks: list[Ask]) -> list[Ask]:
         """The asks the articles cover (all of them when there is no scope gate). The learned
-        layer decides when it is trained for this embedder (the whole message first, then each
-        of several asks); otherwise the calibrated rule layer decides per ask."""
+        layer decides when it is trained for this embedder: a message with several asks is
+        refused only when its asks together and each ask alone are out of scope, and otherwise
+        keeps the asks judged in scope; without it the calibrated rule layer decides per ask."""
         if self.scope is None:
             return asks
         rows = self.scope_inputs(query, vec, asks)
         if self.scope_model is not None:
-            if self.scope_model.out_of_scope(rows[0][2]):
-                return []
+            whole_out = self.scope_model.out_of_scope(rows[0][2])
             if len(rows) == 1:
-                return asks
+                return [] if whole_out else asks
+            # when the asks together read as out of scope, an ask is kept only when it is
+            # clearly covered on its own (half the model's threshold)
+            limit = self.scope_model.threshold / (2 if whole_out else 1)
             kept = [ask for ask, row in zip(asks, rows[1:], strict=True)
-                    if not self.scope_model.out_of_scope(row[2])]
-            return kept or asks
+                    if self.scope_model.p_out(row[2]) < limit]
+            return kept if kept or whole_out else asks
         decide = self.scope.decide_features
         return [ask for ask, row in zip(asks, rows[-len(asks):], strict=True) if decide(row[1])]
 

@@ -4,13 +4,16 @@ Regex-labelled sets (``evals.realq``): the team's own shapes (``evals/datasets/s
 and, where it lies beside the clone, the real-question development set
 (``../shared/eval/real_questions_*.json``; skipped with a note when absent). Narrative gate
 sets: ``red_flag_narratives.yaml`` and ``scope_narratives.yaml``, scored per split
-(calibration / test; the test split is never used for tuning). ``run_labelled`` returns the
+(calibration / test; the test split is never used for tuning); a mixed scope message (one
+with a ``covered_part``) may also be answered in part with a notice naming what the articles
+don't cover. ``run_labelled`` returns the
 report section and extra metrics as (numerator, denominator) pairs, which ``pht eval`` adds to
 the metrics its floors (``evals/gates.yaml``) gate on. It does not write files.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from evals.realq import judge, load_labelled, summarise
 
 SHARED_EVAL = Path("..") / "shared" / "eval"
 Extra = dict[str, tuple[float, float]]
+_NOT_COVERED = re.compile(r"\b(?:don.t|do not|doesn.t|does not) cover\b", re.IGNORECASE)
 NARRATIVE_METRICS = tuple(
     f"narrative_{name}_{split}_{m}"
     for name in ("red_flag", "scope")
@@ -106,9 +110,13 @@ def _narratives(
                 if item.get("split") != split:
                     continue
                 positive = bool(item[field]) if name == "red_flag" else not bool(item[field])
-                got = service.ask(str(item["question"])).status
+                answer = service.ask(str(item["question"]))
+                got = answer.status
                 tick(str(item["question"])[:30])
                 hit = got == status
+                if name == "scope" and item.get("covered_part") and got == "answered":
+                    # a mixed message: answering the covered part and naming the rest is right
+                    hit = any(_NOT_COVERED.search(n) for n in answer.notices)
                 tp += hit and positive
                 fp += hit and not positive
                 fn += positive and not hit

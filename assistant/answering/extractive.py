@@ -77,6 +77,24 @@ ANAPHORA = re.compile(
 )
 
 
+FORWARD = re.compile(
+    r"^(?:below|in the following|the following|here is|here are|here's|next,? (?:i|we)|"
+    r"let me|let's|i will|i'll|we will|we'll)\b",
+    re.IGNORECASE,
+)
+
+
+def points_forward(text: str) -> bool:
+    """True when a sentence announces what comes next ("Below, I will outline...", "Here is
+    how...:"): it says nothing by itself.
+
+    >>> points_forward("Below, I will outline the plan."), points_forward("Load the tendon.")
+    (True, False)
+    """
+    sentence = display_sentence(text)
+    return sentence.endswith(":") or bool(FORWARD.match(sentence))
+
+
 def leans_on_previous(text: str) -> bool:
     """True when a sentence opens by pointing back ("These are the KEY...", "Both increase...").
 
@@ -172,13 +190,13 @@ def _resolve_anaphora(
 
 
 def _complete_lead_ins(candidates: Sequence[Candidate], chosen: list[int], spare: int) -> list[int]:
-    """A picked sentence that ends in a colon ("Here is how to use your glutes:") announces
-    what follows: it brings the next sentence of its passage along, or is dropped."""
+    """A picked sentence that announces what follows ("Here is how to use your glutes:",
+    "Below, I will outline...") brings the next sentence of its passage along, or is dropped."""
     index = {(c.passage.id, c.order): i for i, c in enumerate(candidates)}
     out = list(chosen)
     for i in chosen:
         c = candidates[i]
-        if not display_sentence(c.span.text).endswith(":"):
+        if not points_forward(c.span.text):
             continue
         nxt = index.get((c.passage.id, c.order + 1))
         if nxt is not None and nxt in out:

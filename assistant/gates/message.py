@@ -2,7 +2,7 @@
 
 ``read_message`` splits a message into its narrative (history, symptoms, what was tried)
 and its asks (the questions, at most ``MAX_ASKS``), and tags each ask with the kind of answer
-it wants (what / why / should / can / how / how_many / how_long / which / other), from its
+it wants (what / why / advice / should / can / how / how_many / how_long / which / other), from its
 opening words. An ask with no subject of its own ("What do you recommend?", "What is my
 next step?") is retrieved with the narrative's words. Pure and rule-based on sentence shape
 only (no topic words); the gates read the whole message, retrieval and selection read the asks.
@@ -26,6 +26,9 @@ _KINDS = (
     ("how_many", r"^(?:how many|how much|how often)\b"),
     ("how_long", r"^(?:how long|when (?:can|will|should|do)|how soon)\b"),
     ("why", r"^(?:why|what causes|what caused|how come)\b"),
+    ("advice", r"^(?:what (?:do|would) you (?:recommend|suggest|advise)|what (?:should|can|do) i do|"
+               r"what(?:'s| is| are) (?:my|the) next steps?|any (?:ideas|tips|advice)|how (?:can|do) i "
+               r"(?:get better|fix|heal|recover|treat))\b"),
     ("what", r"^(?:what|what's|whats)\b"),
     ("should", r"^(?:should|do i need|must|would you|is it (?:ok|okay|safe|bad|wise|worth))\b"),
     ("can", r"^(?:can|could|is it possible|am i able)\b"),
@@ -38,6 +41,18 @@ _FUNCTION = frozenset(
     "step steps problem issue going on this that there here to of for and or so now get better "
     "else anything something help please is it ok okay safe keep do you".split()
 )
+
+
+# what a subject-less ask of a kind is asking for, said plainly ("What do you think the problem
+# is?" after a story asks what the condition is; "Any ideas how I can get better?" for treatment)
+_SUBJECTLESS = {
+    "what": "What is this condition?",
+    "why": "What causes this?",
+    "how": "How is it treated?",
+    "advice": "How is it treated?",
+    "should": "Can I keep running?",
+    "can": "Can I keep running?",
+}
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,14 @@ class Message:
 
         >>> m = read_message("My butt hurts after long runs and sitting. What do you recommend?")
         >>> m.queries()
-        ['What do you recommend? My butt hurts after long runs and sitting.']
+        ['How is it treated? What do you recommend? My butt hurts after long runs and sitting.']
         """
         story = " ".join(self.narrative.split()[-max_narrative_words:])
-        return [a.text if a.has_subject or not story else f"{a.text} {story}" for a in self.asks]
+        return [
+            a.text if a.has_subject or not story
+            else f"{_SUBJECTLESS.get(a.kind, a.text)} {a.text} {story}"
+            for a in self.asks
+        ]
 
 
 def ask_kind(sentence: str) -> str:
@@ -82,7 +101,7 @@ def read_message(text: str) -> Message:
 
     >>> m = read_message("Ran 10k, sit bone aches. Is it safe to keep running? How do I fix it?")
     >>> [a.kind for a in m.asks], m.narrative
-    (['should', 'how'], 'Ran 10k, sit bone aches.')
+    (['should', 'advice'], 'Ran 10k, sit bone aches.')
     """
     sentences = [s.strip() for s in _SENTENCE.findall(normalize(text)) if s.strip()]
     asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)]

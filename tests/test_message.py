@@ -1,0 +1,55 @@
+"""Reading a message: narrative versus asks, the kind of answer each ask wants."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.gates.message import MAX_ASKS, ask_kind, read_message
+
+
+@pytest.mark.parametrize(
+    ("ask", "kind"),
+    [
+        ("How many sets of bridges?", "how_many"),
+        ("how long will the sitting pain last?", "how_long"),
+        ("Why does it hurt on hills?", "why"),
+        ("What do you recommend?", "advice"),
+        ("What is my next step?", "advice"),
+        ("so what's going on?", "what"),
+        ("Is it safe to keep running?", "should"),
+        ("Can I do speed work?", "can"),
+        ("Which exercise first?", "which"),
+        ("Has anyone tried PRP?", "other"),
+    ],
+)
+def test_ask_kinds(ask: str, kind: str) -> None:
+    assert ask_kind(ask) == kind
+
+
+def test_a_story_is_split_into_narrative_and_asks() -> None:
+    m = read_message(
+        "I've had a deep ache at my sit bone for 3 months. Sitting at work is the worst. "
+        "I stopped running for 6 weeks and it came back. What is this? Is it safe to keep "
+        "running? Any ideas how I can get better?"
+    )
+    assert m.narrative.startswith("I've had a deep ache") and "Sitting at work" in m.narrative
+    assert [a.kind for a in m.asks] == ["what", "should", "advice"]
+    # subject-less asks are retrieved with the story's words; each query keeps its own ask
+    for ask, query in zip(m.asks, m.queries(), strict=True):
+        assert ask.text in query and "sit bone" in query
+
+
+def test_an_ask_with_its_own_subject_is_retrieved_as_written() -> None:
+    m = read_message("My butt hurts after runs. Does foam rolling help high hamstring pain?")
+    assert m.queries() == ["Does foam rolling help high hamstring pain?"]
+
+
+def test_a_plain_question_is_one_ask_and_no_narrative() -> None:
+    m = read_message("Should I stretch my hamstrings?")
+    assert m.narrative == "" and [a.text for a in m.asks] == ["Should I stretch my hamstrings?"]
+    assert read_message("tell me about PHT").asks[0].text == "tell me about PHT"
+
+
+def test_many_questions_keep_the_last_few() -> None:
+    m = read_message(" ".join(f"Question {i} about tendons?" for i in range(6)))
+    assert len(m.asks) == MAX_ASKS and m.asks[-1].text == "Question 5 about tendons?"

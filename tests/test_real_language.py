@@ -1,0 +1,98 @@
+"""The real assistant on real-language shapes: stories, follow-ups, neighbours, red flags.
+
+The issue's own examples, end to end with the real model and index (the labelled sets in
+``pht eval`` measure the rest). Assertions are about behaviour, not wording.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.models import Turn
+from assistant.service import Assistant, build_assistant
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def assistant(real_index, real_embedder) -> Assistant:  # type: ignore[no-untyped-def]
+    return build_assistant(real_index, embedder=real_embedder, backend="extractive")
+
+
+def test_off_topic_after_a_pht_question_is_out_of_scope(assistant: Assistant) -> None:
+    history = [Turn("user", "Does foam rolling help my high hamstring pain?"),
+               Turn("assistant", "The newer article says passive treatments won't fix it.")]
+    a = assistant.ask("What's the capital of France?", history)
+    assert a.status == "out_of_scope"
+    assert "foam" not in a.standalone_question.lower()
+
+
+def test_a_self_contained_follow_up_is_answered_as_asked(assistant: Assistant) -> None:
+    history = [Turn("user", "When can I add hills back after PHT?"),
+               Turn("assistant", "Hills and speed come last, after a base of 2-4 months.")]
+    a = assistant.ask("Can I keep running?", history)
+    assert a.status == "answered"
+    assert "hill" not in a.standalone_question.lower()
+
+
+def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:
+    a = assistant.ask(
+        "I have battled chronic hamstring tendinopathy for a number of years. I've done the "
+        "rehab, the number one thing people told me was to strengthen. Has anyone tried PRP?"
+    )
+    assert a.status != "red_flag"
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "Yesterday I was sprinting at the track and felt a sudden sharp pain at the top of my "
+        "hamstring, I pulled up and I've been limping since. What should I do?",
+        "My butt pain is getting worse every day, now it hurts even at rest and when I put "
+        "weight on the leg. Is this still tendinopathy?",
+        "I crashed my bike and landed on my sit bone, walking is painful now. Can I run?",
+    ],
+)
+def test_acute_stories_escalate(assistant: Assistant, story: str) -> None:
+    a = assistant.ask(story)
+    assert a.status == "red_flag", a.answer
+
+
+def test_nothing_has_worked_is_in_scope(assistant: Assistant) -> None:
+    a = assistant.ask(
+        "I've had high hamstring pain for two years, tried rest, stretching, massage and an "
+        "injection. Nothing has worked, what else can I try?"
+    )
+    assert a.status == "answered" and a.citations
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I had surgical reattachment of my hamstring tendon 8 weeks ago. How long until I can "
+        "run again after the reattachment surgery?",
+        "My hamstring gets tight on the bike. What saddle height should I use?",
+    ],
+)
+def test_neighbouring_topics_are_not_covered(assistant: Assistant, question: str) -> None:
+    assert assistant.ask(question).status == "out_of_scope"
+
+
+def test_a_mixed_message_answers_the_covered_part_and_names_the_rest(assistant: Assistant) -> None:
+    a = assistant.ask(
+        "I've had sit bone pain for months and sitting at work is the worst. Should I stretch "
+        "my hamstrings? And what saddle height should I use on my road bike?"
+    )
+    assert a.status == "answered" and a.citations
+    assert any("saddle" in n for n in a.notices)
+
+
+def test_no_quote_is_filler(assistant: Assistant) -> None:
+    from evals.filler import filler_sentences
+
+    a = assistant.ask(
+        "I get a deep ache in my sit bone after long runs and sitting at work is worse. "
+        "What's going on and what do you recommend?"
+    )
+    assert a.status == "answered"
+    assert not filler_sentences([c.quote for c in a.citations])
