@@ -21,6 +21,7 @@ from assistant.feedback import FeedbackStore
 from assistant.models import AnswerService
 from assistant.ui.faq import load_faq
 from assistant.ui.layout import build_chat
+from assistant.ui.priority import Priority
 from assistant.ui.server import Server, create_asgi, parse_auth
 from assistant.ui.staff import build_staff
 from core.errors import PHTError
@@ -47,8 +48,9 @@ def build_app(assistant: AnswerService, settings: Settings) -> WebApp:
     parse_auth(settings.auth)  # a malformed PHT_AUTH stops here, before anything is served
     faq = load_faq(settings.corpus_dir)
     store = FeedbackStore(settings.feedback_db)
-    chat = build_chat(assistant, settings, store, faq)
-    staff = build_staff(assistant, settings, faq) if settings.staff_tools else None
+    priority = Priority()  # chat answers go before batch questions
+    chat = build_chat(assistant, settings, store, faq, priority)
+    staff = build_staff(assistant, settings, faq, priority) if settings.staff_tools else None
     return WebApp(chat, staff, settings)
 
 

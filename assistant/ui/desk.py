@@ -4,7 +4,8 @@
 button each, and writes the Markdown and CSV downloads (UTF-8 with BOM, one row per
 answer). ``batch`` answers an uploaded CSV/TXT file: the upload must be a file already on
 the server (never a URL), its size is checked before it is read, and each client (login,
-or address without logins) may run only ``jobs_per_client`` batches at once. It does not
+or address without logins) may run only ``jobs_per_client`` batches at once, and each
+question waits while chat answers are in progress (``Priority``). It does not
 build the layout (see ``staff``) or answer chat questions (see ``handlers``).
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +26,7 @@ from assistant.ui.batch import parse_questions
 from assistant.ui.faq import FaqItem
 from assistant.ui.handlers import failure_message
 from assistant.ui.limits import Limits
+from assistant.ui.priority import Priority
 from core.errors import PHTError
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,14 @@ class DeskHandlers:
         limits: Limits | None = None,
         downloads: Path | None = None,
         jobs_per_client: int = 1,
+        priority: Priority | None = None,
     ):
         self.service = service
         self.faq = list(faq)
         self.limits = limits or Limits()
         self.downloads = downloads or Path(tempfile.mkdtemp(prefix="pht-app-"))
         self.jobs_per_client = jobs_per_client
+        self.priority = priority or Priority()
         self._faq_cache: dict[str, Answer] = {}
         self._lock = threading.Lock()
         self._running: Counter[str] = Counter()
@@ -163,13 +166,13 @@ class DeskHandlers:
         for n, (item_id, question) in enumerate(pairs):
             if progress is not None:
                 progress((n, len(pairs)), desc=f"Question {n + 1} of {len(pairs)}")
+            self.priority.batch_turn()  # chat answers in progress go first
             try:
                 answer = self.service.ask(question, [])
                 rows.append(export.answer_row(item_id, question, answer))
             except Exception as err:
                 log.exception("batch answer failed")
                 rows.append(export.answer_row(item_id, question, None, failure_message(err)))
-            time.sleep(0)  # let chat threads take the interpreter between answers
         failed = sum(r["status"] == "error" for r in rows)
         out = self._write("answers.csv", export.csv_bytes(export.ANSWER_COLUMNS, rows))
         note = f" ({failed} failed; see the status column)" if failed else ""

@@ -25,6 +25,7 @@ from assistant.feedback import FeedbackStore, normalize_rating
 from assistant.models import Answer, AnswerService, Turn
 from assistant.ui import render
 from assistant.ui.limits import Limits, check_question, turns_from_json
+from assistant.ui.priority import Priority
 from core.errors import PHTError
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,17 @@ ChatOut = tuple[list[dict[str, str]], list[Exchange], str, Any, str, Any]
 class ChatHandlers:
     """Everything the runners' page does, as plain methods over an ``AnswerService``."""
 
-    def __init__(self, service: AnswerService, store: FeedbackStore, limits: Limits | None = None):
+    def __init__(
+        self,
+        service: AnswerService,
+        store: FeedbackStore,
+        limits: Limits | None = None,
+        priority: Priority | None = None,
+    ):
         self.service = service
         self.store = store
         self.limits = limits or Limits()
+        self.priority = priority or Priority()
 
     # --- chat -------------------------------------------------------------
     def chat(self, message: str, exchanges: list[Exchange]) -> Iterator[ChatOut]:
@@ -153,12 +161,13 @@ class ChatHandlers:
         current = Exchange(question, history=tuple(history))
         yield [*earlier, current]
         try:
-            for item in self.service.stream(question, history):
-                if isinstance(item, Answer):
-                    current = replace(current, answer=item, answer_id=uuid.uuid4().hex)
-                else:
-                    current = replace(current, preview=current.preview + item)
-                yield [*earlier, current]
+            with self.priority.chat():
+                for item in self.service.stream(question, history):
+                    if isinstance(item, Answer):
+                        current = replace(current, answer=item, answer_id=uuid.uuid4().hex)
+                    else:
+                        current = replace(current, preview=current.preview + item)
+                    yield [*earlier, current]
         except Exception as err:
             log.exception("answering failed")
             current = replace(current, error=failure_message(err))
@@ -225,7 +234,8 @@ class ChatHandlers:
             raise gr.Error(problem)
         turns = turns_from_json(history, self.limits)
         try:
-            answer = self.service.ask(question, turns)
+            with self.priority.chat():
+                answer = self.service.ask(question, turns)
         except Exception as err:
             log.exception("API answer failed")
             raise gr.Error(failure_message(err)) from err

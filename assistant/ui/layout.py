@@ -23,6 +23,7 @@ from assistant.ui import render
 from assistant.ui.faq import FaqItem
 from assistant.ui.handlers import ChatHandlers
 from assistant.ui.limits import Limits
+from assistant.ui.priority import Priority
 from core.settings import Settings
 
 TITLE = "PHT running assistant"
@@ -48,10 +49,14 @@ def header(subtitle: str) -> str:
 
 
 def build_chat(
-    service: AnswerService, settings: Settings, store: FeedbackStore, faq: list[FaqItem]
+    service: AnswerService,
+    settings: Settings,
+    store: FeedbackStore,
+    faq: list[FaqItem],
+    priority: Priority | None = None,
 ) -> gr.Blocks:
     """The runners' chat page as ``gr.Blocks`` (queue configured)."""
-    h = ChatHandlers(service, store, Limits.from_settings(settings))
+    h = ChatHandlers(service, store, Limits.from_settings(settings), priority)
     answering: dict[str, Any] = {
         "concurrency_limit": settings.concurrency_limit, "concurrency_id": CHAT,
     }  # fmt: skip

@@ -22,6 +22,7 @@ from assistant.ui.desk import DeskHandlers
 from assistant.ui.faq import FaqItem
 from assistant.ui.layout import TITLE, header
 from assistant.ui.limits import Limits
+from assistant.ui.priority import Priority
 from core.settings import Settings
 
 BATCH = "batch"  # concurrency group of batch jobs
@@ -62,10 +63,17 @@ def files_only(field: gr.File) -> gr.File:
     return field
 
 
-def build_staff(service: AnswerService, settings: Settings, faq: list[FaqItem]) -> gr.Blocks:
+def build_staff(
+    service: AnswerService,
+    settings: Settings,
+    faq: list[FaqItem],
+    priority: Priority | None = None,
+) -> gr.Blocks:
     """The staff page as ``gr.Blocks`` (queue configured)."""
     limits = Limits.from_settings(settings)
-    h = DeskHandlers(service, faq, limits, jobs_per_client=settings.batch_jobs_per_client)
+    h = DeskHandlers(
+        service, faq, limits, jobs_per_client=settings.batch_jobs_per_client, priority=priority
+    )
     mb = settings.max_upload_bytes / 1_000_000
 
     with gr.Blocks(title=f"{TITLE}: staff tools", analytics_enabled=False) as demo:
