@@ -324,3 +324,23 @@ def test_serving_options_stay_local(tmp_path):
     assert parse_auth(None) is None
     with pytest.raises(Exception, match="PHT_AUTH"):
         parse_auth("nopassword")
+
+
+def test_batch_questions_wait_while_a_chat_answer_is_made():
+    import threading
+    import time
+
+    from assistant.ui.priority import Priority
+
+    priority = Priority(max_wait_s=5)
+    order: list[str] = []
+    with priority.chat():
+        batch = threading.Thread(target=lambda: (priority.batch_turn(), order.append("batch")))
+        batch.start()
+        time.sleep(0.2)
+        order.append("chat")
+    batch.join()
+    assert order == ["chat", "batch"]
+    capped = Priority(max_wait_s=0.05)
+    with capped.chat():
+        assert capped.batch_turn() >= 0.05  # a long chat never stops batches for good
