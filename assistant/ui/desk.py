@@ -98,7 +98,7 @@ class DeskHandlers:
         cards = []
         for item, ans in rows:
             body = (
-                render.render_answer(ans, f"faq-{item.id}")
+                render.render_answer(ans, f"faq-{item.id}", copy_title=item.question)
                 if isinstance(ans, Answer)
                 else render.render_error(ans)
             )

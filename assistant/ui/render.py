@@ -122,10 +122,14 @@ def copy_button(plain: str, what: str = "answer") -> str:
     )
 
 
-def render_answer(answer: Answer, anchor: str) -> str:
-    """The full HTML of one answer; ``anchor`` makes its source ids unique on the page."""
+def render_answer(answer: Answer, anchor: str, copy_title: str = "") -> str:
+    """The full HTML of one answer; ``anchor`` makes its source ids unique on the page.
+
+    ``copy_title`` (e.g. an FAQ card's question) opens the text its copy button copies.
+    """
     groups = group_citations(answer.citations, answer.contexts)
     targets = marker_targets(groups, anchor)
+    plain = f"{copy_title}\n\n{answer_plain(answer)}" if copy_title else answer_plain(answer)
     text = answer.answer
     if answer.status == "red_flag" and answer.notices:
         text = _without_prefix(text, answer.notices[0])  # the alert box already says it
@@ -143,7 +147,7 @@ def render_answer(answer: Answer, anchor: str) -> str:
     return (
         f'<div class="pht-answer pht-{esc(answer.status)}">{render_notices(answer, targets)}'
         f'{heading}<div class="pht-body">{body}</div>{render_sources(groups, anchor)}'
-        f"{copy_button(answer_plain(answer))}</div>"
+        f"{copy_button(plain)}</div>"
     )
 
 
