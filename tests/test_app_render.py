@@ -247,3 +247,22 @@ def test_red_flag_answer_does_not_repeat_its_alert():
     html, copied = full.split("pht-copy-text")
     assert html.count("Stop and see a clinician.") == 1 and copied.count("Stop and see") == 1
     assert "For general information: rest" in html and 'role="note"' in html
+
+
+def test_a_quoted_section_heading_joins_its_passage_entry():
+    from assistant.models import QuoteSpan
+
+    text = "Rest first. Then load the tendon."
+    head = QuoteSpan("h", 0, 11, "Get better!", kind="heading")
+    ctx = Passage("p", "a.txt", 20, 20 + len(text), text, 1.0, "content", "Get better!",
+                  "A", "new", 2, heading=head)  # fmt: skip
+    cites = [
+        Citation(1, "a.txt", "A", "new", "Get better!", 5, 16, kind="heading"),
+        Citation(2, "a.txt", "A", "new", "Then load the tendon.", 32, 53),
+    ]
+    head_cite = Citation(1, "a.txt", "A", "new", "Get better!", 0, 11, kind="heading")
+    [group] = sources.group_citations([head_cite, cites[1]], [ctx])
+    html = sources.render_entry(group, "a")
+    assert "[1][2]" in html and "<mark>Get better!</mark>" in html
+    assert "<mark>Then load the tendon.</mark>" in html and "Rest first." in html
+    assert len(sources.group_citations(cites, [ctx])) == 2  # elsewhere: not the heading

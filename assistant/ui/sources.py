@@ -1,7 +1,7 @@
 """The sources list under an answer: one entry per cited passage (pure functions, escaped HTML).
 
-Citations that quote the same passage are grouped into one entry whose passage shows every
-quote highlighted; each entry names the article title, edition and section heading and a
+Citations that quote the same passage (or its section heading) are grouped into one entry
+whose passage shows every quote highlighted; each entry names the article title, edition and section heading and a
 one-line snippet, and keeps file paths and character offsets in a "Details" fold for
 clinic staff. ``marker_targets`` maps each ``[n]`` to the id of its entry, so a marker
 links to the passage it quotes. It does not render the answer text (see ``render``).
@@ -47,6 +47,23 @@ def find_passage(citation: Citation, contexts: Sequence[Passage]) -> Passage | N
     return None
 
 
+def headed_passage(citation: Citation, contexts: Sequence[Passage]) -> Passage | None:
+    """The context passage whose section heading is the quote of ``citation``, if any."""
+    for p in contexts:
+        h = p.heading
+        if (
+            h is not None
+            and p.source == citation.source
+            and (h.start, h.end)
+            == (
+                citation.start,
+                citation.end,
+            )
+        ):
+            return p
+    return None
+
+
 def group_citations(
     citations: Sequence[Citation], contexts: Sequence[Passage]
 ) -> list[SourceGroup]:
@@ -59,7 +76,7 @@ def group_citations(
     groups: dict[str, list[Citation]] = {}
     passages: dict[str, Passage | None] = {}
     for c in sorted(citations, key=lambda c: c.marker):
-        p = find_passage(c, contexts)
+        p = find_passage(c, contexts) or headed_passage(c, contexts)
         key = f"p:{p.id}" if p is not None else f"q:{c.source}:{c.start}:{c.end}"
         groups.setdefault(key, []).append(c)
         passages[key] = p
@@ -129,7 +146,13 @@ def render_entry(group: SourceGroup, anchor: str) -> str:
     """One collapsible entry: markers, title, edition, section, snippet; passage; details fold."""
     first, p = group.first, group.passage
     if p is not None:
-        body = highlight(p.text, [(c.start - p.start, c.end - p.start) for c in group.citations])
+        inside = [c for c in group.citations if p.start <= c.start and c.end <= p.end]
+        heads = [c for c in group.citations if c not in inside]
+        body = "".join(f'<span class="pht-head"><mark>{esc(c.quote)}</mark></span>' for c in heads)
+        if inside:
+            body += highlight(p.text, [(c.start - p.start, c.end - p.start) for c in inside])
+        else:
+            body += esc(one_line(p.text, 400))
     else:
         body = "".join(f"<mark>{esc(c.quote)}</mark> " for c in group.citations).strip()
     markers = "".join(f"[{c.marker}]" for c in group.citations)
