@@ -167,7 +167,9 @@ def test_messages_are_two_per_exchange():
 def test_faq_desk_is_computed_once_and_exported(desk, fake):
     cards, markdown, files = desk.faq_desk()
     assert cards.count('class="pht-faq-card"') == 2 and "pht-alert" in cards
-    assert cards.count('class="pht-copy"') == 2 and "Can I keep running?\n\nThe two editions" in cards
+    assert (
+        cards.count('class="pht-copy"') == 2 and "Can I keep running?\n\nThe two editions" in cards
+    )
     assert "Can I keep running?" in markdown and "**Sources**" in markdown
     desk.faq_desk()
     assert len(fake.calls) == 2  # cached
