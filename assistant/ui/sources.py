@@ -156,7 +156,10 @@ def render_entry(group: SourceGroup, anchor: str) -> str:
     else:
         body = "".join(f"<mark>{esc(c.quote)}</mark> " for c in group.citations).strip()
     markers = "".join(f"[{c.marker}]" for c in group.citations)
-    label = next((KIND_TAGS[c.kind] for c in group.citations if c.kind in KIND_TAGS), "")
+    content = [c for c in group.citations if c.kind != "heading"]
+    tagged = content or list(group.citations)  # a heading quoted with its passage needs no tag
+    label = next((KIND_TAGS[c.kind] for c in tagged if c.kind in KIND_TAGS), "")
+    snippet = (content or list(group.citations))[0].quote
     tag = f' <span class="pht-tag">{label}</span>' if label else ""
     section = first.section or (p.section if p is not None else "")
     section_html = f'<span class="pht-section">{esc(section)}</span>' if section else ""
@@ -171,7 +174,7 @@ def render_entry(group: SourceGroup, anchor: str) -> str:
         f'<summary tabindex="0"><span class="pht-marker">{markers}</span> '
         f'<span class="pht-title">{esc(first.title)}</span> '
         f'<span class="pht-edition">{esc(first.edition)}</span>{tag}{section_html}'
-        f'<span class="pht-snippet">“{esc(one_line(first.quote))}”</span></summary>'
+        f'<span class="pht-snippet">“{esc(one_line(snippet))}”</span></summary>'
         f'<blockquote class="pht-passage">{body}</blockquote>'
         f'<details class="pht-tech"><summary>Details (file and characters)</summary>'
         f"<ul>{where}</ul></details>"
