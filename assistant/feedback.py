@@ -1,8 +1,11 @@
 """SQLite store of reader feedback on answers, and its export as candidate eval cases.
 
-``FeedbackStore(path)`` keeps one row per thumbs up/down (with an optional comment):
-the question, the answer text, its status, citations (JSON), backend, prompt version,
-rating, comment and a UTC ISO timestamp. Each call opens its own connection (WAL
+``FeedbackStore(path)`` keeps one row per rated answer: the question as asked, the
+standalone question it was rewritten to, the history it was asked with (JSON), the
+answer's id, text, status, citations (JSON), backend, prompt version, rating, comment
+and a UTC ISO timestamp. Rating the same answer id again (down, then up) updates its row
+instead of adding one; an empty comment keeps the earlier one. Databases written before
+these columns existed are upgraded in place. Each call opens its own connection (WAL
 mode, ``busy_timeout``) and writes run under a process-wide lock, so concurrent web
 users never lose a row. ``export_candidates`` writes JSONL in the eval dataset's case
 schema, flagged ``needs_review`` for a human to turn into real cases. It does not
@@ -16,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -41,9 +44,20 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL
 )
 """
+# Columns added later: (name, SQL type and default); old databases get them by ALTER TABLE.
+_ADDED = (
+    ("standalone_question", "TEXT NOT NULL DEFAULT ''"),
+    ("history", "TEXT NOT NULL DEFAULT '[]'"),
+    ("answer_id", "TEXT NOT NULL DEFAULT ''"),
+)
+_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS feedback_answer_id ON feedback(answer_id) "
+    "WHERE answer_id != ''"
+)
 _COLUMNS = (
     "id", "created_at", "question", "answer", "status", "citations",
     "backend", "prompt_version", "rating", "comment",
+    "standalone_question", "history", "answer_id",
 )  # fmt: skip
 _WRITE_LOCK = threading.Lock()
 
@@ -62,6 +76,9 @@ class FeedbackRow:
     prompt_version: str
     rating: str
     comment: str
+    standalone_question: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    answer_id: str = ""
 
 
 def normalize_rating(value: object) -> Rating:
@@ -92,6 +109,8 @@ def answer_record(answer: Answer | Mapping[str, Any]) -> dict[str, Any]:
         "citations": list(data.get("citations") or []),
         "backend": str(data.get("backend", "")),
         "prompt_version": str(prompt.get("version", "")) if isinstance(prompt, Mapping) else "",
+        "standalone_question": str(data.get("standalone_question") or ""),
+        "answer_id": str(data.get("answer_id") or ""),
     }
 
 
@@ -106,6 +125,11 @@ class FeedbackStore:
             with self._connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
+                have = {r[1] for r in conn.execute("PRAGMA table_info(feedback)")}
+                for name, sql_type in _ADDED:
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE feedback ADD COLUMN {name} {sql_type}")
+                conn.execute(_INDEX)
         except (OSError, sqlite3.Error) as err:
             raise ConfigError(
                 f"Cannot open the feedback database {self.path}: {err}.",
@@ -133,31 +157,72 @@ class FeedbackStore:
         prompt_version: str = "",
         rating: object,
         comment: str = "",
+        standalone_question: str = "",
+        history: Sequence[Mapping[str, Any]] = (),
+        answer_id: str = "",
     ) -> int:
-        """Store one feedback row and return its id."""
-        row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
-            question,
-            answer,
-            status,
-            json.dumps([dict(c) for c in citations], ensure_ascii=False),
-            backend,
-            prompt_version,
-            normalize_rating(rating),
-            (comment or "").strip(),
-        )
+        """Store a rating and return its row id; the same non-empty ``answer_id`` updates its row."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        values = {
+            "created_at": now,
+            "question": question,
+            "answer": answer,
+            "status": status,
+            "citations": json.dumps([dict(c) for c in citations], ensure_ascii=False),
+            "backend": backend,
+            "prompt_version": prompt_version,
+            "rating": normalize_rating(rating),
+            "comment": (comment or "").strip(),
+            "standalone_question": standalone_question,
+            "history": json.dumps([dict(t) for t in history], ensure_ascii=False),
+            "answer_id": answer_id,
+        }
         with _WRITE_LOCK, self._connect() as conn:
+            found = (
+                conn.execute("SELECT id FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone()
+                if answer_id
+                else None
+            )
+            if found is not None:
+                conn.execute(
+                    "UPDATE feedback SET rating = ?, created_at = ?, "
+                    "comment = CASE WHEN ? != '' THEN ? ELSE comment END, "
+                    "history = CASE WHEN ? != '[]' THEN ? ELSE history END WHERE id = ?",
+                    (values["rating"], now, values["comment"], values["comment"],
+                     values["history"], values["history"], found[0]),
+                )  # fmt: skip
+                return int(found[0])
+            names = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
             cur = conn.execute(
-                f"INSERT INTO feedback ({', '.join(_COLUMNS[1:])}) VALUES (?,?,?,?,?,?,?,?,?)",
-                row,
+                f"INSERT INTO feedback ({names}) VALUES ({marks})", tuple(values.values())
             )
             return int(cur.lastrowid or 0)
 
     def add_answer(
-        self, answer: Answer | Mapping[str, Any], rating: object, comment: str = ""
+        self,
+        answer: Answer | Mapping[str, Any],
+        rating: object,
+        comment: str = "",
+        *,
+        history: Sequence[Mapping[str, Any]] = (),
+        answer_id: str = "",
     ) -> int:
-        """Store feedback on a whole answer (an ``Answer`` or its JSON)."""
-        return self.add(**answer_record(answer), rating=rating, comment=comment)
+        """Store feedback on a whole answer (an ``Answer`` or its JSON, which may carry ``answer_id``)."""
+        record = answer_record(answer)
+        if answer_id:
+            record["answer_id"] = answer_id
+        return self.add(**record, rating=rating, comment=comment, history=history)
+
+    def rating_of(self, answer_id: str) -> str | None:
+        """The stored rating of an answer id, or ``None`` when it was never rated."""
+        if not answer_id:
+            return None
+        with self._connect() as conn:
+            found = conn.execute(
+                "SELECT rating FROM feedback WHERE answer_id = ?", (answer_id,)
+            ).fetchone()
+        return str(found[0]) if found else None
 
     def rows(self) -> list[FeedbackRow]:
         """All rows, oldest first."""
@@ -165,10 +230,13 @@ class FeedbackStore:
             found = conn.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id"
             ).fetchall()
-        return [
-            FeedbackRow(**{**dict(zip(_COLUMNS, r, strict=True)), "citations": json.loads(r[5])})
-            for r in found
-        ]
+        out = []
+        for r in found:
+            row = dict(zip(_COLUMNS, r, strict=True))
+            row["citations"] = json.loads(row["citations"])
+            row["history"] = json.loads(row["history"] or "[]")
+            out.append(FeedbackRow(**row))
+        return out
 
     def export_candidates(self, out: TextIO) -> int:
         """Write every row as a candidate eval case (JSONL); return how many were written."""
@@ -195,7 +263,7 @@ def candidate_case(row: FeedbackRow) -> dict[str, Any]:
     return {
         "id": f"feedback-{row.id}",
         "question": row.question,
-        "history": [],
+        "history": list(row.history),
         "expected_status": row.status,
         "tags": ["feedback"],
         "gold": [],

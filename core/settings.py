@@ -107,6 +107,34 @@ class Settings(BaseSettings):
         ge=1_000,
     )
 
+    # --- web app: staff tools, fairness and input limits (assistant/ui) -----
+    staff_tools: bool = Field(
+        True,
+        description="Serve the staff page (/staff: FAQ desk, batch, their API). Behind PHT_AUTH when set.",
+    )
+    chat_login: bool = Field(
+        False, description="Also require a PHT_AUTH login for the runners' chat (default: public)."
+    )
+    batch_concurrency: int = Field(
+        2, description="Batch jobs answered at once (their own queue, apart from the chat).", ge=1
+    )
+    batch_jobs_per_client: int = Field(
+        1, description="Batch jobs one login (or one address) may run at the same time.", ge=1
+    )
+    max_batch_questions: int = Field(500, description="Questions in one uploaded batch file.", ge=1)
+    max_upload_bytes: int = Field(
+        2_000_000, description="Largest upload, refused before it is read.", ge=1_000
+    )
+    max_history_turns: int = Field(
+        40, description="History messages accepted with a question (API and chat).", ge=0
+    )
+    max_history_chars: int = Field(
+        40_000, description="Total characters of the history sent with a question.", ge=0
+    )
+    max_feedback_chars: int = Field(
+        2_000, description="Longest feedback comment (and rating value) accepted.", ge=10
+    )
+
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir if self.index_dir is not None else self.data_dir / "index"

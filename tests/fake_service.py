@@ -4,8 +4,9 @@ Citations point at real sentences of the corpus, located with ``str.find`` so th
 offsets are exact (``raw[start:end] == quote``), and each comes with the surrounding
 paragraph as a context ``Passage``. The status depends on words in the question:
 "numb", "fracture" or "night" → ``red_flag`` (with a notice); "pizza", "recipe" or
-"bitcoin" → ``out_of_scope``; "boom" raises an error; anything else → ``answered`` with
-two citations and an edition notice. The answer text echoes the question so tests can
+"bitcoin" → ``out_of_scope`` (the real reply, with its example questions); "boom" raises
+an error; anything else → ``answered`` with three citations, two of them quoting one
+paragraph, and an edition notice. The answer text echoes the question so tests can
 check that HTML in an LLM answer is escaped. ``stream`` yields the answer word by word,
 then the final ``Answer`` (``word_delay_s`` slows it down
 for browser tests). It does not retrieve, rank or check anything.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from assistant.gate_data import load_data
 from assistant.models import Answer, Citation, Passage, Turn
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -40,6 +42,12 @@ RED_FLAGS = "fracture, bone stress injury, nerve pain, pain levels greater than 
 RED_FLAG_NOTICE = (
     "Numbness, night pain or a possible fracture are red flags: stop running and see a "
     "clinician before following general advice."
+)
+# The real reply: a paragraph wrapped mid-sentence, then "- " example questions.
+OUT_OF_SCOPE = str(load_data("scope.yaml")["reply"]).strip()
+INCONSISTENCY = (
+    "Inconsistency with running by starting and stopping every time you have pain with sitting "
+    "will not help you get back to running"
 )
 EDITION_NOTICE = "The two editions disagree on passive treatments; the newer edition is shown."
 
@@ -117,19 +125,20 @@ class FakeAnswerService:
             )  # fmt: skip
         if any(w in q for w in ("pizza", "recipe", "bitcoin")):
             return Answer(
-                question, "out_of_scope",
-                "The articles only cover proximal hamstring tendinopathy in runners.",
+                question, "out_of_scope", OUT_OF_SCOPE,
                 backend=self.backend_name, prompt=prompt,
             )  # fmt: skip
         c1, p1 = cite(1, NEWER, SITTING)
         c2, p2 = cite(2, NEWER, LOADING)
+        c3, _ = cite(3, NEWER, INCONSISTENCY)  # same paragraph as [1]: one source entry
         turns = f" (turn {len(history) // 2 + 1})" if history else ""
         text = (
             f"You asked: {question}{turns}. Sitting pain is not a reliable guide to whether "
-            f"you should run [1]. Loading the tendon with exercise is the key [2]."
+            f"you should run [1]. Loading the tendon with exercise is the key [2]. Stopping "
+            f"and starting does not help [3]."
         )
         return Answer(
             question, "answered", text,
-            citations=[c1, c2], contexts=[p1, p2], notices=[EDITION_NOTICE],
+            citations=[c1, c2, c3], contexts=[p1, p2], notices=[EDITION_NOTICE],
             backend=self.backend_name, prompt=prompt,
         )  # fmt: skip

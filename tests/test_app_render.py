@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
 
 from assistant.models import Answer, Citation, Passage
-from assistant.ui import export, render
+from assistant.ui import export, render, richtext, sources
 from assistant.ui.batch import MAX_BATCH_QUESTIONS, parse_questions
 from assistant.ui.faq import load_faq, parse_faq
 from core.errors import ConfigError, PHTError
-from tests.fake_service import NEWER, SITTING, FakeAnswerService
+from tests.fake_service import EDITION_NOTICE, NEWER, OUT_OF_SCOPE, SITTING, FakeAnswerService
 
 REPO = Path(__file__).resolve().parent.parent
 XSS = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -55,32 +54,48 @@ def test_marker_links_to_its_source_entry_with_highlighted_quote():
 
 
 def test_unknown_markers_stay_text():
-    assert render.link_markers("See [2] and [1,3].", {1}, "x").count("pht-cite") == 1
-    assert "[2]" in render.link_markers("See [2].", {1}, "x")
+    assert render.link_markers("See [2] and [1,3].", {1: "x-src-1"}).count("pht-cite") == 1
+    assert "[2]" in render.link_markers("See [2].", {1: "x-src-1"})
+
+
+def test_quotes_of_one_passage_are_one_entry_with_every_quote_highlighted():
+    answer = FakeAnswerService().ask("Can I run?")
+    groups = sources.group_citations(answer.citations, answer.contexts)
+    assert [[c.marker for c in g.citations] for g in groups] == [[1, 3], [2]]
+    html = render.render_answer(answer, "a0")
+    assert html.count('<details class="pht-source"') == 2
+    assert 'href="#a0-src-1"' in html and html.count('href="#a0-src-1"') == 2  # [1] and [3]
+    entry = html[html.index('id="a0-src-1"') : html.index('id="a0-src-2"')]
+    assert entry.count("<mark>") == 2 and f"<mark>{render.esc(SITTING)}</mark>" in entry
+    assert "[1][3]" in entry and "newer edition" in entry
+    summary = entry[entry.index("<summary") : entry.index("</summary>")]
+    assert NEWER not in summary and "characters" not in summary  # paths only in the fold
+    assert 'class="pht-snippet"' in summary and "Pain with sitting" in summary
+    fold = entry[entry.index('class="pht-tech"') :]
+    assert NEWER in fold and f"characters {answer.citations[0].start}–" in fold
 
 
 def test_passage_of_a_real_corpus_citation():
     answer = FakeAnswerService().ask("Can I run?")
-    passage = render.find_passage(answer.citations[0], answer.contexts)
+    passage = sources.find_passage(answer.citations[0], answer.contexts)
     assert passage is not None and passage.source == NEWER
     raw = (REPO / "corpus" / NEWER).read_text(encoding="utf-8")
     c = answer.citations[0]
     assert raw[c.start : c.end] == c.quote == SITTING
-    html = render.render_source(c, answer.contexts, "a0")
-    assert f"<mark>{render.esc(SITTING)}</mark>" in html
-    assert "newer edition" in html and "Understanding Proximal Hamstring Tendinopathy" in html
 
 
 def test_citation_without_context_shows_just_the_quote():
-    cit = Citation(1, "a.txt", "A", "old", "Rest a day.", 5, 16)
-    html = render.render_source(cit, [], "z")
+    cit = Citation(1, "a.txt", "A", "old", "Rest a day.", 5, 16, section="Rest & recovery")
+    [group] = sources.group_citations([cit], [])
+    html = sources.render_entry(group, "z")
     assert '<blockquote class="pht-passage"><mark>Rest a day.</mark></blockquote>' in html
+    assert '<span class="pht-section">Rest &amp; recovery</span>' in html
 
 
 def test_context_whose_text_does_not_match_is_not_used():
     cit = Citation(1, "a.txt", "A", "old", "Rest a day.", 5, 16)
     wrong = Passage("p", "a.txt", 0, 30, "x" * 30, 1.0, "content", "", "A", "old", 1)
-    assert render.find_passage(cit, [wrong]) is None
+    assert sources.find_passage(cit, [wrong]) is None
 
 
 def test_red_flag_gets_an_alert_box_and_notices_an_info_box():
@@ -93,40 +108,75 @@ def test_red_flag_gets_an_alert_box_and_notices_an_info_box():
     assert "Outside what the articles cover" in out and "pht-sources" not in out
 
 
+def test_out_of_scope_reply_is_markdown_with_clickable_questions():
+    html = render.render_answer(FakeAnswerService().ask("pizza recipe?"), "a0")
+    assert "<ul><li>" in html and "- " not in html.split("pht-copy-text")[0]
+    asks = html.count('class="pht-ask"')
+    assert asks >= 3 and asks == OUT_OF_SCOPE.count("?\n") + OUT_OF_SCOPE.endswith("?")
+    first_para = html[html.index("<p>") : html.index("</p>")]
+    assert "<br>" not in first_para and "\n" not in first_para  # re-flowed, not broken
+
+
+def test_markdown_subset_is_safe_and_small():
+    assert richtext.to_html("**a** &lt;b&gt;") == "<p><strong>a</strong> &lt;b&gt;</p>"
+    assert (
+        richtext.to_html("# Title\n- x\n- y")
+        == '<p class="pht-h">Title</p><ul><li>x</li><li>y</li></ul>'
+    )
+
+
 def test_sponsorship_citations_are_labelled():
     cit = Citation(1, "a.txt", "A", "old", "Use code X.", 0, 11, kind="sponsorship")
-    assert "paid promotion" in render.render_source(cit, [], "a")
+    assert "paid promotion" in sources.render_entry(sources.group_citations([cit], [])[0], "a")
 
 
-def test_passage_window_trims_long_context_at_words():
+def test_highlight_trims_long_context_at_words():
     text = "word " * 200 + "QUOTE" + " tail" * 200
-    before, quote, after = render.passage_window(text, 1000, 1005, radius=50)
-    assert quote == "QUOTE"
-    assert before.startswith("…") and len(before) <= 51 and after.endswith("…")
+    html = sources.highlight(text, [(1000, 1005)], radius=50)
+    assert "<mark>QUOTE</mark>" in html
+    assert html.startswith("…") and html.endswith("…") and len(html) < 140
 
 
-def test_markdown_export_lists_sources():
-    answer = FakeAnswerService().ask("Can I run?")
-    md = export.answers_markdown([("faq-1", answer)])
-    assert md.startswith("# Frequent questions")
-    assert "[1] Understanding Proximal Hamstring Tendinopathy with Running (newer edition)" in md
-    assert f"characters {answer.citations[0].start}–{answer.citations[0].end}" in md
+def test_copy_text_is_the_answer_with_numbered_sources():
+    answer = FakeAnswerService().ask("Can I <b>run</b>?")
+    plain = export.answer_plain(answer)
+    assert plain.startswith(EDITION_NOTICE) and "You asked: Can I <b>run</b>?" in plain
+    lines = plain.split("Sources:\n")[1].splitlines()
+    assert [line[:3] for line in lines] == ["[1]", "[2]", "[3]"]
+    assert lines[0].endswith(f"(newer edition) — “{SITTING}”")
+    html = render.render_answer(answer, "a0")
+    assert render.esc(plain) in html and 'class="pht-copy"' in html
 
 
-def test_citation_csv_has_one_row_per_citation():
+def test_markdown_export_has_the_disclaimer_once_and_no_note_prefix():
     fake = FakeAnswerService()
-    items = [("a", fake.ask("Can I run?")), ("b", fake.ask("pizza?"))]
-    rows = list(csv.DictReader(io.StringIO(export.to_csv(export.CITATION_COLUMNS,
-                                                         export.citation_rows(items)))))  # fmt: skip
-    assert [(r["id"], r["marker"]) for r in rows] == [("a", "1"), ("a", "2"), ("b", "")]
-    assert rows[0]["quote"] == SITTING and rows[0]["source"] == NEWER
-    assert int(rows[0]["end"]) - int(rows[0]["start"]) == len(SITTING)
+    ok, red = fake.ask("Can I run?"), fake.ask("numb at night")
+    disclaimer = export.disclaimer_notice()
+    ok.notices = ["Note on tightness: the editions differ.", disclaimer]
+    red.notices = [*red.notices, disclaimer]
+    md = export.answers_markdown([("a", ok), ("b", red)])
+    assert md.startswith("# Frequent questions")
+    assert md.count(disclaimer) == 1 and "**Note:**" not in md
+    assert "> Note on tightness: the editions differ." in md
+    assert "1. Understanding Proximal Hamstring Tendinopathy with Running (newer edition)" in md
+    assert f"characters {ok.citations[0].start}–{ok.citations[0].end}" in md
 
 
-def test_batch_row_keeps_citations_as_json():
-    row = export.batch_row("q1", "Can I run?", FakeAnswerService().ask("Can I run?"))
-    assert [c["marker"] for c in json.loads(row["citations"])] == [1, 2]
-    failed = export.batch_row("q2", "boom", None, "it failed")
+def test_answer_csv_is_one_row_per_answer_with_bom():
+    fake = FakeAnswerService()
+    items = [("a", fake.ask("Can I run? ’ — ✅")), ("b", fake.ask("pizza?"))]
+    data = export.csv_bytes(export.ANSWER_COLUMNS, export.answer_rows(items))
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["question"] == "Can I run? ’ — ✅"
+    cited = rows[0]["sources"].splitlines()
+    assert len(cited) == 3 and cited[0] == export.source_line(items[0][1].citations[0])
+    assert rows[0]["locations"].splitlines()[0] == (
+        f"[1] {NEWER}:{items[0][1].citations[0].start}-{items[0][1].citations[0].end}"
+    )
+    assert rows[1]["sources"] == "" and rows[1]["status"] == "out_of_scope"
+    failed = export.answer_row("q2", "boom", None, "it failed")
     assert failed["status"] == "error" and failed["answer"] == "it failed"
 
 
@@ -180,11 +230,11 @@ def test_faq_errors_name_the_problem(tmp_path):
 def test_notices_link_markers_and_do_not_repeat_the_answer():
     answer = FakeAnswerService().ask("Can I run?")
     answer.notices = ["Editions disagree [2].", answer.answer]
-    html = render.render_notices(answer, "a1")
+    html = render.render_notices(answer, {2: "a1-src-2"})
     assert html.count('role="note"') == 1 and 'href="#a1-src-2"' in html
     red = FakeAnswerService().ask("numb at night")
     red.notices = [red.answer, "Second notice."]
-    html = render.render_answer(red, "a2")
+    html = render.render_answer(red, "a2").split("pht-copy-text")[0]
     assert html.count('role="alert"') == 1 and html.count(render.esc(red.answer[:40])) == 1
     assert html.index('role="alert"') < html.index('role="note"')
 
@@ -193,6 +243,26 @@ def test_red_flag_answer_does_not_repeat_its_alert():
     red = FakeAnswerService().ask("numb at night")
     red.notices = ["Stop and see a clinician.", "General information only."]
     red.answer = "Stop and see a clinician.\n\nFor general information: rest [1]."
-    html = render.render_answer(red, "r")
-    assert html.count("Stop and see a clinician.") == 1
+    full = render.render_answer(red, "r")
+    html, copied = full.split("pht-copy-text")
+    assert html.count("Stop and see a clinician.") == 1 and copied.count("Stop and see") == 1
     assert "For general information: rest" in html and 'role="note"' in html
+
+
+def test_a_quoted_section_heading_joins_its_passage_entry():
+    from assistant.models import QuoteSpan
+
+    text = "Rest first. Then load the tendon."
+    head = QuoteSpan("h", 0, 11, "Get better!", kind="heading")
+    ctx = Passage("p", "a.txt", 20, 20 + len(text), text, 1.0, "content", "Get better!",
+                  "A", "new", 2, heading=head)  # fmt: skip
+    cites = [
+        Citation(1, "a.txt", "A", "new", "Get better!", 5, 16, kind="heading"),
+        Citation(2, "a.txt", "A", "new", "Then load the tendon.", 32, 53),
+    ]
+    head_cite = Citation(1, "a.txt", "A", "new", "Get better!", 0, 11, kind="heading")
+    [group] = sources.group_citations([head_cite, cites[1]], [ctx])
+    html = sources.render_entry(group, "a")
+    assert "[1][2]" in html and "<mark>Get better!</mark>" in html
+    assert "<mark>Then load the tendon.</mark>" in html and "Rest first." in html
+    assert len(sources.group_citations(cites, [ctx])) == 2  # elsewhere: not the heading

@@ -27,7 +27,7 @@ def test_add_and_read_back_an_answer(tmp_path):
     )
     assert row.comment == "clear and cited"
     assert row.backend == "fake" and row.prompt_version == "fake-1"
-    assert [c["marker"] for c in row.citations] == [1, 2]
+    assert [c["marker"] for c in row.citations] == [1, 2, 3]
     assert row.citations[0]["quote"] == answer.citations[0].quote
     assert datetime.fromisoformat(row.created_at).utcoffset().total_seconds() == 0
 

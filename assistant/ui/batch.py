@@ -21,7 +21,9 @@ _FIX = (
 )
 
 
-def parse_questions(filename: str, data: bytes) -> list[tuple[str, str]]:
+def parse_questions(
+    filename: str, data: bytes, max_questions: int = MAX_BATCH_QUESTIONS
+) -> list[tuple[str, str]]:
     """``(id, question)`` pairs from an uploaded file's name and bytes.
 
     >>> parse_questions("qs.txt", b"Can I run?\\n\\nShould I stretch?\\n")
@@ -43,9 +45,9 @@ def parse_questions(filename: str, data: bytes) -> list[tuple[str, str]]:
     pairs = _from_csv(text) if name.endswith(".csv") else _from_txt(text)
     if not pairs:
         raise PHTError("No questions found in the file.", fix=_FIX)
-    if len(pairs) > MAX_BATCH_QUESTIONS:
+    if len(pairs) > max_questions:
         raise PHTError(
-            f"The file has {len(pairs)} questions; the limit is {MAX_BATCH_QUESTIONS}.",
+            f"The file has {len(pairs)} questions; the limit is {max_questions}.",
             fix="split it into smaller files.",
         )
     return pairs

@@ -1,34 +1,35 @@
-"""The web app's event handlers: chat, retry, clear, feedback, FAQ desk, batch and the API.
+"""The runners' chat handlers: ask, retry, clear, rate an answer (and comment), and the API.
 
-``Handlers`` holds the ``AnswerService``, the feedback store, the curated questions and
-a folder for downloads; its methods are what ``layout`` wires to Gradio events, and
-they can be called directly in tests without a server. A chat keeps its own state (a
-list of ``Exchange``), from which both the ``Turn`` history and the chatbot messages
-are derived, so rendered HTML never flows back into the assistant. Failures become a
-readable message, never a traceback. It does not build the layout or launch a server.
+``ChatHandlers`` holds the ``AnswerService``, the feedback store and the input limits;
+its methods are what ``layout`` wires to Gradio events, and they can be called directly
+in tests without a server. A chat keeps its own state (a list of ``Exchange``), from
+which both the ``Turn`` history and the chatbot messages are derived, so rendered HTML
+never flows back into the assistant. Each final answer gets an id; rating it again
+updates its feedback row. Inputs over their limits (question, history, feedback) get a
+clear message; failures become a readable message, never a traceback. The staff tools
+are in ``desk``; it does not build the layout or launch a server.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import tempfile
-import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, normalize_rating
 from assistant.models import Answer, AnswerService, Turn
-from assistant.ui import export, render
-from assistant.ui.batch import parse_questions
-from assistant.ui.faq import FaqItem
+from assistant.ui import render
+from assistant.ui.limits import Limits, check_question, turns_from_json
+from assistant.ui.priority import Priority
 from core.errors import PHTError
 
 log = logging.getLogger(__name__)
+RETRY_HINT = "Retry is offered after an error or a generated (LLM) answer; answers quoted from the articles would come out the same."
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Exchange:
     answer: Answer | None = None
     preview: str = ""
     error: str = ""
+    answer_id: str = ""
+    history: tuple[Turn, ...] = ()
 
 
 def history_of(exchanges: Sequence[Exchange]) -> list[Turn]:
@@ -67,6 +70,18 @@ def messages_of(exchanges: Sequence[Exchange]) -> list[dict[str, str]]:
     return out
 
 
+def retry_useful(exchanges: Sequence[Exchange]) -> bool:
+    """Whether asking the last question again could give another answer.
+
+    The extractive answer is deterministic: only an error or a generated answer is worth
+    retrying.
+    """
+    if not exchanges:
+        return False
+    last = exchanges[-1]
+    return bool(last.error) or (last.answer is not None and last.answer.backend.startswith("llm"))
+
+
 def failure_message(err: Exception) -> str:
     """What a reader sees when answering fails."""
     if isinstance(err, PHTError):
@@ -77,70 +92,82 @@ def failure_message(err: Exception) -> str:
     )
 
 
-def turns_from_json(history: Sequence[Mapping[str, Any]] | None) -> list[Turn]:
-    """API history ``[{"role": "user"|"assistant", "content": str}, ...]`` as turns."""
-    turns = []
-    for n, item in enumerate(history or [], 1):
-        role, content = item.get("role"), item.get("content")
-        if role not in ("user", "assistant") or not isinstance(content, str):
-            raise gr.Error(f"history item {n} needs role 'user' or 'assistant' and text content.")
-        turns.append(Turn(role, content))
-    return turns
+def _hide() -> Any:
+    return gr.update(visible=False)
 
 
-class Handlers:
-    """Everything the app does, as plain methods over an ``AnswerService``."""
+ChatOut = tuple[list[dict[str, str]], list[Exchange], str, Any, str, Any]
+
+
+class ChatHandlers:
+    """Everything the runners' page does, as plain methods over an ``AnswerService``."""
 
     def __init__(
         self,
         service: AnswerService,
         store: FeedbackStore,
-        faq: Sequence[FaqItem] = (),
-        downloads: Path | None = None,
+        limits: Limits | None = None,
+        priority: Priority | None = None,
     ):
         self.service = service
         self.store = store
-        self.faq = list(faq)
-        self.downloads = downloads or Path(tempfile.mkdtemp(prefix="pht-app-"))
-        self._faq_cache: dict[str, Answer] = {}
-        self._faq_lock = threading.Lock()
+        self.limits = limits or Limits()
+        self.priority = priority or Priority()
 
     # --- chat -------------------------------------------------------------
-    def chat(
-        self, message: str, exchanges: list[Exchange]
-    ) -> Iterator[tuple[list[dict[str, str]], list[Exchange], str]]:
-        """Stream an answer: preview deltas first, then the final rendered ``Answer``."""
+    def chat(self, message: str, exchanges: list[Exchange]) -> Iterator[ChatOut]:
+        """Stream an answer: preview deltas first, then the final rendered ``Answer``.
+
+        Yields (messages, state, question box, retry button, feedback note, comment box).
+        """
         question = (message or "").strip()
         if not question:
-            yield messages_of(exchanges), exchanges, ""
+            yield messages_of(exchanges), exchanges, "", self._retry(exchanges), "", _hide()
+            return
+        problem = check_question(question, self.limits)
+        if problem:
+            done = [*exchanges, Exchange(question[:200] + "…", error=problem)]
+            yield messages_of(done), done, "", self._retry(done), "", _hide()
             return
         for done in self._answer_into(list(exchanges), question):
-            yield messages_of(done), done, ""
+            yield messages_of(done), done, "", self._retry(done), "", _hide()
 
-    def retry(
-        self, exchanges: list[Exchange]
-    ) -> Iterator[tuple[list[dict[str, str]], list[Exchange]]]:
-        """Ask the last question again (with the same earlier history)."""
-        if not exchanges:
-            yield [], []
+    def retry(self, exchanges: list[Exchange]) -> Iterator[ChatOut]:
+        """Ask the last question again (with the same earlier history), when it could differ."""
+        if not retry_useful(exchanges):
+            yield messages_of(exchanges), exchanges, "", self._retry(exchanges), RETRY_HINT, _hide()
             return
         for done in self._answer_into(list(exchanges[:-1]), exchanges[-1].question):
-            yield messages_of(done), done
+            yield messages_of(done), done, "", self._retry(done), "", _hide()
 
-    def clear(self) -> tuple[list[dict[str, str]], list[Exchange], str, str]:
-        return [], [], "", ""
+    def clear(self) -> ChatOut:
+        return [], [], "", self._retry([]), "", _hide()
+
+    @staticmethod
+    def _retry(exchanges: Sequence[Exchange]) -> Any:
+        return gr.update(visible=retry_useful(exchanges))
+
+    def _history(self, earlier: Sequence[Exchange]) -> list[Turn]:
+        """The most recent turns that fit the history limits (older ones are left out)."""
+        turns = (
+            history_of(earlier)[-self.limits.history_turns :] if self.limits.history_turns else []
+        )
+        while turns and sum(len(t.content) for t in turns) > self.limits.history_chars:
+            turns = turns[2:]
+        return turns
 
     def _answer_into(self, earlier: list[Exchange], question: str) -> Iterator[list[Exchange]]:
-        history = history_of(earlier)
-        current = Exchange(question)
+        history = self._history(earlier)
+        current = Exchange(question, history=tuple(history))
         yield [*earlier, current]
         try:
-            for item in self.service.stream(question, history):
-                if isinstance(item, Answer):
-                    current = replace(current, answer=item)
-                else:
-                    current = replace(current, preview=current.preview + item)
-                yield [*earlier, current]
+            with self.priority.chat():
+                for item in self.service.stream(question, history):
+                    if isinstance(item, Answer):
+                        current = replace(current, answer=item, answer_id=uuid.uuid4().hex)
+                    else:
+                        current = replace(current, preview=current.preview + item)
+                    yield [*earlier, current]
         except Exception as err:
             log.exception("answering failed")
             current = replace(current, error=failure_message(err))
@@ -149,137 +176,104 @@ class Handlers:
         if current.answer is None:  # a service that forgot the final Answer
             yield [*earlier, replace(current, error="The answer was incomplete. Please retry.")]
 
-    # --- feedback ---------------------------------------------------------
-    def like(self, exchanges: list[Exchange], comment: str, data: gr.LikeData) -> tuple[str, str]:
-        """A thumb on one chat answer; the comment box (if filled) goes with it."""
+    # --- feedback: one thumb per answer, then an optional comment ------------
+    def like(self, exchanges: list[Exchange], data: gr.LikeData) -> tuple[str, str, Any, str]:
+        """A thumb on one chat answer: store or update its rating.
+
+        Returns (note, id of the rated answer, comment group update, comment text).
+        """
         index = data.index if isinstance(data.index, int) else data.index[0]
-        if data.liked not in (True, False):
-            return "", comment  # un-liking, or another option: nothing to store
-        return self._rate(exchanges, index // 2, bool(data.liked), comment)
+        i = index // 2
+        if data.liked not in (True, False) or not 0 <= i < len(exchanges):
+            return "", "", _hide(), ""
+        ex = exchanges[i]
+        if ex.answer is None:
+            return "There is no answer to rate here.", "", _hide(), ""
+        self._store(ex, "up" if data.liked else "down", "")
+        word = "helpful" if data.liked else "not helpful"
+        note = f"Thanks: you rated answer {i + 1} {word}. Add a comment below if you like."
+        return note, ex.answer_id, gr.update(visible=True), ""
 
-    def rate_latest(self, exchanges: list[Exchange], comment: str, up: bool) -> tuple[str, str]:
-        return self._rate(exchanges, len(exchanges) - 1, up, comment)
+    def comment(self, exchanges: list[Exchange], answer_id: str, text: str) -> tuple[str, Any, str]:
+        """Attach a comment to the answer rated last (updates its row).
 
-    def _rate(self, exchanges: list[Exchange], i: int, up: bool, comment: str) -> tuple[str, str]:
-        if not 0 <= i < len(exchanges) or exchanges[i].answer is None:
-            return "There is no answer to rate yet.", comment
-        answer = exchanges[i].answer
-        assert answer is not None
-        self.store.add_answer(answer, "up" if up else "down", comment)
-        return "Thanks, your feedback was saved.", ""
-
-    # --- FAQ desk ---------------------------------------------------------
-    def faq_answers(
-        self, refresh: bool = False, progress: Any = None
-    ) -> list[tuple[FaqItem, Answer | str]]:
-        """Each curated question with its answer (cached) or an error message."""
-        out: list[tuple[FaqItem, Answer | str]] = []
-        for n, item in enumerate(self.faq):
-            if progress is not None:
-                progress((n, len(self.faq)), desc=f"Answering {item.id}")
-            with self._faq_lock:
-                cached = None if refresh else self._faq_cache.get(item.id)
-            if cached is None:
-                try:
-                    cached = self.service.ask(item.question, [])
-                except Exception as err:
-                    log.exception("FAQ answer failed")
-                    out.append((item, failure_message(err)))
-                    continue
-                with self._faq_lock:
-                    self._faq_cache[item.id] = cached
-            out.append((item, cached))
-        return out
-
-    def faq_desk(self, refresh: bool = False, progress: Any = None) -> tuple[str, str, list[str]]:
-        """(HTML of the cards, Markdown export text, [Markdown file, CSV file])."""
-        rows = self.faq_answers(refresh, progress)
-        if not rows:
+        Returns (note, comment group update, comment text).
+        """
+        raw = text or ""
+        text = raw.strip()
+        if not text:
+            return "Write a comment first, or just leave the rating.", gr.update(), raw
+        if len(text) > self.limits.feedback_chars:
             return (
-                '<p class="pht-empty">No curated questions (corpus/faq.yaml is missing).</p>',
-                "",
-                [],
+                f"The comment is {len(text):,} characters; the limit is "
+                f"{self.limits.feedback_chars:,}. Please shorten it.",
+                gr.update(),
+                raw,
             )
-        cards = []
-        for item, ans in rows:
-            body = (
-                render.render_answer(ans, f"faq-{item.id}")
-                if isinstance(ans, Answer)
-                else render.render_error(ans)
-            )
-            cards.append(
-                f'<details class="pht-faq-card" id="card-{render.esc(item.id)}">'
-                f'<summary class="pht-faq-q">{render.esc(item.question)}</summary>{body}</details>'
-            )
-        answered = [(i.id, a) for i, a in rows if isinstance(a, Answer)]
-        markdown = export.answers_markdown(answered)
-        csv_text = export.to_csv(export.CITATION_COLUMNS, export.citation_rows(answered))
-        files = [self._write("faq.md", markdown), self._write("faq.csv", csv_text)]
-        return "".join(cards), markdown, files
+        ex = next((e for e in exchanges if answer_id and e.answer_id == answer_id), None)
+        rating = self.store.rating_of(answer_id) if ex is not None else None
+        if ex is None or rating is None:
+            return "Rate an answer with the thumbs first, then add your comment.", gr.update(), raw
+        self._store(ex, rating, text)
+        return "Thanks, your comment was saved with your rating.", _hide(), ""
 
-    def api_faq(self) -> list[dict[str, Any]]:
-        """The curated questions and their answers as JSON."""
-        return [
-            {"id": i.id, "question": i.question,
-             "answer": a.to_json() if isinstance(a, Answer) else None,
-             "error": "" if isinstance(a, Answer) else a}
-            for i, a in self.faq_answers()
-        ]  # fmt: skip
-
-    # --- batch ------------------------------------------------------------
-    def batch(self, upload: Any, progress: Any = None) -> tuple[str | None, str]:
-        """Answer every question of an uploaded CSV/TXT; return (CSV path, message)."""
-        if not upload:
-            return None, "Choose a .csv or .txt file of questions first."
-        path = Path(upload if isinstance(upload, str) else getattr(upload, "name", str(upload)))
-        try:
-            pairs = parse_questions(path.name, path.read_bytes())
-        except PHTError as err:
-            return None, str(err)
-        except OSError as err:
-            return (
-                None,
-                f"The uploaded file could not be read ({err.strerror}). Please upload it again.",
-            )
-        rows = []
-        for n, (item_id, question) in enumerate(pairs):
-            if progress is not None:
-                progress((n, len(pairs)), desc=f"Question {n + 1} of {len(pairs)}")
-            try:
-                rows.append(export.batch_row(item_id, question, self.service.ask(question, [])))
-            except Exception as err:
-                log.exception("batch answer failed")
-                rows.append(export.batch_row(item_id, question, None, failure_message(err)))
-        failed = sum(r["status"] == "error" for r in rows)
-        out = self._write("answers.csv", export.to_csv(export.BATCH_COLUMNS, rows))
-        note = f" ({failed} failed; see the status column)" if failed else ""
-        return out, f"Answered {len(rows) - failed} of {len(rows)} questions{note}."
+    def _store(self, ex: Exchange, rating: str, comment: str) -> int:
+        assert ex.answer is not None
+        history = [{"role": t.role, "content": t.content} for t in ex.history]
+        return self.store.add_answer(
+            ex.answer, rating, comment, history=history, answer_id=ex.answer_id
+        )
 
     # --- API --------------------------------------------------------------
     def api_ask(self, question: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Answer one question (non-streaming) and return the ``Answer`` JSON."""
-        turns = turns_from_json(history)
+        """Answer one question (non-streaming): the ``Answer`` JSON plus an ``answer_id``."""
+        if not isinstance(question, str):
+            raise gr.Error("question must be text.")
+        problem = check_question(question, self.limits)
+        if problem:
+            raise gr.Error(problem)
+        turns = turns_from_json(history, self.limits)
         try:
-            return self.service.ask(question, turns).to_json()
+            with self.priority.chat():
+                answer = self.service.ask(question, turns)
         except Exception as err:
             log.exception("API answer failed")
             raise gr.Error(failure_message(err)) from err
+        return {**answer.to_json(), "answer_id": uuid.uuid4().hex}
 
     def api_feedback(
-        self, answer: dict[str, Any], rating: str, comment: str = ""
+        self,
+        answer: dict[str, Any],
+        rating: str,
+        comment: str = "",
+        history: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Store a rating ("up"/"down") of an answer returned by ``ask``; return the row id."""
+        """Store (or, for the same ``answer_id``, update) a rating; return the row id."""
         if not isinstance(answer, dict) or not answer.get("question"):
             raise gr.Error("answer must be the JSON object returned by the ask endpoint.")
+        size = len(json.dumps(answer, ensure_ascii=False))
+        if size > self.limits.feedback_answer_chars:
+            raise gr.Error(
+                f"The answer object is {size:,} characters; the limit is "
+                f"{self.limits.feedback_answer_chars:,}. Send the object /ask returned."
+            )
+        comment = comment if isinstance(comment, str) else ""
+        if len(comment) > self.limits.feedback_chars:
+            raise gr.Error(
+                f"The comment is {len(comment):,} characters; the limit is "
+                f"{self.limits.feedback_chars:,}."
+            )
         try:
-            row_id = self.store.add_answer(answer, rating, comment)
+            normalize_rating(str(rating)[:20])
         except ValueError as err:
             raise gr.Error(str(err)) from err
+        turns = turns_from_json(history, self.limits)
+        row_id = self.store.add_answer(
+            answer, str(rating)[:20], comment, history=[_turn(t) for t in turns],
+            answer_id=str(answer.get("answer_id") or "")[:64],
+        )  # fmt: skip
         return {"id": row_id}
 
-    def _write(self, name: str, text: str) -> str:
-        folder = self.downloads / uuid.uuid4().hex[:12]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+
+def _turn(t: Turn) -> Mapping[str, str]:
+    return {"role": t.role, "content": t.content}
