@@ -23,7 +23,7 @@ from ingest.rule_kinds import LineInfo, rule_blocks, rule_scores
 KINDS = tuple(BlockKind)
 SHAPES = ("empty", "signoff", "heading", "caption", "short", "para")
 ENDINGS = (":", "?", "!", ".")
-CONTEXT = 2  # lines each side whose vectors are averaged into the context features
+CONTEXT = (2, 6)  # lines each side whose vectors are averaged: near and wide context
 _DOSAGE = re.compile(r"\d\s*(x|×|sets?\b|reps?\b|s\b|sec|seconds?\b|min|minutes?\b|%)", re.I)
 _SEPARATORS = re.compile(r"[|·•›»©]")
 _HANDLE = re.compile(r"@\w|#\w|https?://|www\.|\.com\b", re.I)
@@ -106,12 +106,13 @@ def page_features(
         )
     shape = np.asarray(rows, dtype=np.float32)
     vec = np.asarray(vectors, dtype=np.float32)
-    before = np.stack([_context_mean(vec, max(0, i - CONTEXT), i) for i in range(n)])
-    after = np.stack([_context_mean(vec, i + 1, min(n, i + 1 + CONTEXT)) for i in range(n)])
-    return np.hstack([shape, vec, before, after]).astype(np.float32), ruled
+    around = [
+        np.stack([_context_mean(vec, max(0, i - c), i) for i in range(n)]) for c in CONTEXT
+    ] + [np.stack([_context_mean(vec, i + 1, min(n, i + 1 + c)) for i in range(n)]) for c in CONTEXT]
+    return np.hstack([shape, vec, *around]).astype(np.float32), ruled
 
 
 def feature_count(dimension: int) -> int:
     """Columns of ``page_features`` for an embedding of ``dimension``."""
     shape_cols = len(KINDS) * 5 + len(SHAPES) + 5 + 1 + len(ENDINGS) + 9
-    return shape_cols + 3 * dimension
+    return shape_cols + (1 + 2 * len(CONTEXT)) * dimension

@@ -113,13 +113,13 @@ def fit(
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale = np.where(scale < 1e-6, 1.0, scale)
-    xs = (x - mean) / scale
-    target = np.zeros((n, len(KINDS)))
+    xs = ((x - mean) / scale).astype(np.float32)
+    target = np.zeros((n, len(KINDS)), dtype=np.float32)
     target[np.arange(n), [KINDS.index(k) for k in y]] = 1.0
     sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    sw = sw / sw.sum()
-    w = np.zeros((f, len(KINDS)))
-    b = np.zeros(len(KINDS))
+    sw = (sw / sw.sum()).astype(np.float32)
+    w = np.zeros((f, len(KINDS)), dtype=np.float32)
+    b = np.zeros(len(KINDS), dtype=np.float32)
     m_w, v_w, m_b, v_b = (np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b))
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for t in range(1, steps + 1):
