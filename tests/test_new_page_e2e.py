@@ -67,7 +67,7 @@ def test_a_dropped_in_page_answers_and_its_promotions_never_do(tmp_path: Path) -
     assert len(promo_spans) == len(E2E_PROMO)
     for c in cited:
         assert raw[c["start"] : c["end"]] == c["quote"], source
-        assert c["kind"] == "content"
+        assert c["kind"] in ("content", "heading")  # a quoted section heading may lead
         overlapping = [s for s in promo_spans if c["start"] < s[1] and s[0] < c["end"]]
         assert not overlapping, c["quote"]
     assert any("saddle" in c["quote"].lower() for c in cited)
