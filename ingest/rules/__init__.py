@@ -2,7 +2,8 @@
 
 ``load_rules`` parses the YAML once and returns the plain mapping; the segmenter
 reads its abbreviation list and the classifier its patterns, feature words and
-thresholds. It does not compile or interpret the rules (the callers do).
+thresholds. The folder also ships the learned classifier's weights (``block_model.npz``,
+read by ``ingest.block_model``). It does not compile or interpret the rules (the callers do).
 """
 
 from __future__ import annotations
