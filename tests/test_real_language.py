@@ -96,3 +96,31 @@ def test_no_quote_is_filler(assistant: Assistant) -> None:
     )
     assert a.status == "answered"
     assert not filler_sentences([c.quote for c in a.citations])
+
+
+@pytest.mark.server
+def test_the_web_app_keeps_follow_ups_to_themselves(
+    assistant: Assistant, real_index, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """Through the served app's API (gradio_client), as the chat sends history."""
+    from gradio_client import Client
+
+    from app import build_app
+    from tests.test_app_api import free_port
+
+    settings = real_index.model_copy(update={"port": free_port(), "data_dir": tmp_path})
+    server = build_app(assistant, settings).server()
+    server.start()
+    try:
+        client = Client(server.url, verbose=False)
+        foam = [{"role": "user", "content": "Does foam rolling help high hamstring pain?"},
+                {"role": "assistant", "content": "Passive treatments won't fix PHT."}]
+        a = client.predict("What's the capital of France?", foam, api_name="/ask")
+        assert a["status"] == "out_of_scope"
+        hills = [{"role": "user", "content": "When can I add hills back after PHT?"},
+                 {"role": "assistant", "content": "Hills and speed come last."}]
+        b = client.predict("Can I keep running?", hills, api_name="/ask")
+        assert b["status"] == "answered" and b["citations"]
+        assert "hill" not in b["standalone_question"].lower()
+    finally:
+        server.close()
