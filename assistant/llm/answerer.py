@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from assistant.llm.budget import TokenCounter, load_counter, pack_passages
 from assistant.llm.chat_model import backoff_delays, build_chat_model, is_retryable, to_llm_error
-from assistant.llm.citations import verify_citations
+from assistant.llm.verify import verify_citations
 from assistant.llm.context import (
     dedupe,
     for_prompt,
