@@ -13,7 +13,7 @@ import logging
 
 from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.budget import load_counter
-from assistant.llm.chat_model import probe
+from assistant.llm.chat_model import probe, safe_url
 from core.errors import ConfigError
 from core.settings import Settings
 from ingest.embed import Embedder
@@ -31,7 +31,7 @@ def llm_answerer(settings: Settings, embedder: Embedder, *, required: bool) -> L
         return None
     if not required and not probe(settings):
         log.warning("LLM server at %s did not answer; using the extractive backend.",
-                    settings.llm_base_url)
+                    safe_url(settings.llm_base_url))
         return None
     counter = load_counter(settings.tiktoken_encoding, fallback=embedder.count_tokens)
     return LLMAnswerer(settings, counter=counter)
