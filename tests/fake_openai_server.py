@@ -107,6 +107,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"unparsed": raw.decode("utf-8", "replace")}
         self._record(body)
         owner = self.server.owner
+        if self.path.rstrip("/") == "/tokenize" and owner.tokenize and isinstance(body, dict):
+            self._send_json(200, {"tokens": list(range(len(str(body.get("content", "")).split())))})
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send_json(404, {"error": {"message": "not found"}})
             return
@@ -203,6 +206,7 @@ class FakeOpenAIServer:
     models_delay: float = 0.0  # seconds GET /v1/models waits before answering
     response_format: str = "accept"  # or "reject"
     context_tokens: int | None = None  # prompt tokens (chars // 4) above which HTTP 400
+    tokenize: bool = False  # serve llama.cpp's POST /tokenize (one token per word)
     requests: list[Recorded] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     _queue: deque[Scripted] = field(default_factory=deque)
