@@ -35,9 +35,6 @@ from assistant.llm.chat_model import (
     safe_url,
     to_llm_error,
 )
-from assistant.llm.meaning import MeaningGuard
-from assistant.llm.structured import SentenceStream, response_format
-from assistant.llm.verify import Verifier
 from assistant.llm.context import (
     dedupe,
     for_prompt,
@@ -46,6 +43,9 @@ from assistant.llm.context import (
     render_notices,
     render_passage,
 )
+from assistant.llm.meaning import MeaningGuard
+from assistant.llm.structured import SentenceStream, response_format
+from assistant.llm.verify import Verifier
 from assistant.models import Answer, Passage, Turn
 from core.errors import LLMError
 from core.settings import Settings

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from core.meaning.negation import FLIP, Cue, find_cues, number_cue
-from core.meaning.normalize import NumberMention, extract_numbers, load_data, normalize, stem, tokenize
+from core.meaning.normalize import (
+    NumberMention,
+    extract_numbers,
+    load_data,
+    normalize,
+    stem,
+    tokenize,
+)
 
 
 @dataclass(frozen=True)
