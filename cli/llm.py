@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("llm", help="a local LLM server (test fixture) for generative mode")
     llm_sub = p.add_subparsers(dest="llm_command", required=True)
     prep = llm_sub.add_parser("prepare", help="join and verify the local model (idempotent)")

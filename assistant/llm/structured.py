@@ -132,7 +132,8 @@ class SentenceStream:
                 break  # incomplete: wait for more text
             self.pos = end
             if isinstance(item, dict) and isinstance(item.get("text"), str):
-                cites = item.get("cites") if isinstance(item.get("cites"), list) else []
+                raw = item.get("cites")
+                cites: list[int] = raw if isinstance(raw, list) else []
                 for sentence in with_markers(item["text"], cites):
                     out.append((" ", sentence))
         self.emitted += len(out)
