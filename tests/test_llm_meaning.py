@@ -16,8 +16,11 @@ from assistant.llm import structured as structured_mod
 from assistant.llm import verify as verify_mod
 from assistant.llm.meaning import MeaningGuard, bare_answer, superseded
 from assistant.llm.verify import verify_citations
+from core import redact as redact_mod
 from core.errors import LLMError
 from core.meaning import check as check_mod
+from core.meaning import negation as negation_mod
+from core.meaning import normalize as normalize_mod
 from core.meaning.check import analyze, contradiction
 from tests.llm_passages import make_passage
 
@@ -36,7 +39,10 @@ NOTE = EditorialNote(
 )
 
 
-@pytest.mark.parametrize("module", [check_mod, meaning_mod, verify_mod, structured_mod])
+@pytest.mark.parametrize(
+    "module",
+    [check_mod, normalize_mod, negation_mod, redact_mod, meaning_mod, verify_mod, structured_mod],
+)
 def test_docstring_examples_hold(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
