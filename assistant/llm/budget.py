@@ -1,10 +1,11 @@
 """Count prompt tokens and pack ranked passages into what is left of the context window.
 
-``load_counter`` returns a tiktoken counter when the encoding can be loaded (tiktoken
-itself honours ``TIKTOKEN_CACHE_DIR``); offline it cannot download one, so it falls back
-to another tokenizer (e.g. the embedding model's ``count_tokens``) times a safety margin,
-warning once per encoding name, and remembers the failure so it never retries a download
-in the same process. ``pack_passages`` is pure: it keeps the best-ranked passages whose
+``load_counter`` returns a tiktoken counter only when the encoding's file is already in
+tiktoken's cache (``TIKTOKEN_CACHE_DIR``, else ``DATA_GYM_CACHE_DIR``, else the temp dir:
+the lookup tiktoken itself does), so no download is ever attempted; otherwise the LLM
+server's own tokenizer when one is given (llama.cpp's ``/tokenize``), else another
+tokenizer (e.g. the embedding model's ``count_tokens``) times a safety margin. It logs
+its choice once per process at INFO (``setup.py`` tells the user once per data folder). ``pack_passages`` is pure: it keeps the best-ranked passages whose
 rendered blocks fit the budget, dropping the lowest-ranked first. This module does not
 decide the budget (the answerer does: context window - prompt - answer reserve) and
 does not know the LLM's real tokenizer, which is why the margin exists.
@@ -12,10 +13,14 @@ does not know the LLM's real tokenizer, which is why the margin exists.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from assistant.models import Passage
@@ -23,6 +28,36 @@ from assistant.models import Passage
 log = logging.getLogger(__name__)
 
 _FAILED_ENCODINGS: dict[str, str] = {}  # encoding name -> why it could not be loaded
+_BLOBS = "https://openaipublic.blob.core.windows.net/"
+TIKTOKEN_FILES = {
+    "o200k_base": [_BLOBS + "encodings/o200k_base.tiktoken"],
+    "cl100k_base": [_BLOBS + "encodings/cl100k_base.tiktoken"],
+    "p50k_base": [_BLOBS + "encodings/p50k_base.tiktoken"],
+    "p50k_edit": [_BLOBS + "encodings/p50k_base.tiktoken"],
+    "r50k_base": [_BLOBS + "encodings/r50k_base.tiktoken"],
+    "gpt2": [_BLOBS + "gpt-2/encodings/main/vocab.bpe", _BLOBS + "gpt-2/encodings/main/encoder.json"],
+}
+
+
+def tiktoken_cache_dir() -> Path | None:
+    """Where tiktoken caches encoding files (its own rule); None when caching is disabled."""
+    env = os.environ  # tiktoken's own variables, read the way tiktoken reads them
+    if "TIKTOKEN_CACHE_DIR" in env:
+        raw = env["TIKTOKEN_CACHE_DIR"]
+    elif "DATA_GYM_CACHE_DIR" in env:
+        raw = env["DATA_GYM_CACHE_DIR"]
+    else:
+        raw = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    return Path(raw) if raw else None
+
+
+def tiktoken_cached(encoding_name: str) -> bool:
+    """True when every file of the encoding is in tiktoken's cache (loading needs no network)."""
+    cache = tiktoken_cache_dir()
+    urls = TIKTOKEN_FILES.get(encoding_name)
+    if cache is None or not urls:
+        return False
+    return all((cache / hashlib.sha1(u.encode()).hexdigest()).is_file() for u in urls)
 
 
 @runtime_checkable
@@ -79,27 +114,31 @@ def approx_tokens(text: str) -> int:
 
 
 def load_counter(
-    encoding_name: str, fallback: Callable[[str], int] | None = None, margin: float = 1.3
+    encoding_name: str,
+    fallback: Callable[[str], int] | None = None,
+    margin: float = 1.3,
+    server: Callable[[str], int] | None = None,
 ) -> TokenCounter:
-    """A tiktoken counter for ``encoding_name``, or ``fallback`` x ``margin`` if it can't load.
+    """tiktoken if its file is cached, else ``server`` (the LLM's own tokenizer, x 1.05), else
+    ``fallback`` x ``margin`` (the byte estimate ``approx_tokens`` when there is none).
 
-    With no ``fallback``, the byte estimate ``approx_tokens`` is used (also x ``margin``).
+    Never downloads: an encoding that is not cached is not loaded.
     """
-    if encoding_name not in _FAILED_ENCODINGS:
-        try:
-            import tiktoken
+    why = _FAILED_ENCODINGS.get(encoding_name)
+    if why is None:
+        if tiktoken_cached(encoding_name):
+            try:
+                import tiktoken
 
-            return TiktokenCounter(tiktoken.get_encoding(encoding_name))
-        except Exception as exc:  # offline download, unknown name, missing package...
-            _FAILED_ENCODINGS[encoding_name] = f"{exc.__class__.__name__}: {exc}"[:200]
-            log.warning(
-                "tiktoken encoding %r could not be loaded (%s); counting prompt tokens with "
-                "%s x %g instead. Put the encoding file in TIKTOKEN_CACHE_DIR to count exactly.",
-                encoding_name,
-                _FAILED_ENCODINGS[encoding_name],
-                "the fallback tokenizer" if fallback else "a bytes/3 estimate",
-                margin,
-            )
+                return TiktokenCounter(tiktoken.get_encoding(encoding_name))
+            except Exception as exc:  # corrupt cache file, unknown name, missing package...
+                why = f"{exc.__class__.__name__}: {exc}"[:200]
+        else:
+            why = "its file is not in tiktoken's cache and nothing is downloaded"
+        _FAILED_ENCODINGS[encoding_name] = why
+        log.info("tiktoken encoding %r not used (%s).", encoding_name, why)
+    if server is not None:
+        return ScaledCounter("server /tokenize", server, 1.05)
     if fallback is None:
         return ScaledCounter("bytes/3", approx_tokens, margin)
     return ScaledCounter(getattr(fallback, "__qualname__", "fallback"), fallback, margin)

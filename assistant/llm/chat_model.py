@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from core.errors import ConfigError, LLMError, MissingDependencyError
+from core.redact import SECRET_PARAMS, redact_text
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,24 +44,55 @@ def safe_url(url: str | None) -> str:
     """
     if not url:
         return "(no URL)"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "(unparsable URL)"
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def redact(text: str, settings: Settings) -> str:
-    """``text`` with the API key (and URL credentials) replaced by ``***``."""
-    secrets = []
+    """``text`` with URLs redacted and the API key and URL credentials replaced by ``***``."""
+    secrets: list[str | None] = []
     if settings.llm_api_key is not None:
         secrets.append(settings.llm_api_key.get_secret_value())
     if settings.llm_base_url:
-        parts = urlsplit(settings.llm_base_url)
-        secrets += [s for s in (parts.password, parts.username) if s]
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+        try:
+            parts = urlsplit(settings.llm_base_url)
+            secrets += [parts.password, parts.username]
+            secrets += [v for k, v in parse_qsl(parts.query) if k.lower() in SECRET_PARAMS]
+        except ValueError:
+            pass
+    return redact_text(text, secrets)
+
+
+def error_detail(exc: BaseException) -> str:
+    """The server's error ``type`` and ``message`` (lower-cased), e.g. llama.cpp's
+    ``exceed_context_size_error``; "" when the error carries no body."""
+    body = getattr(exc, "body", None)
+    err = body.get("error", body) if isinstance(body, dict) else None
+    parts = [str(getattr(exc, "message", "") or "")]
+    if isinstance(err, dict):
+        parts += [str(err.get("type") or ""), str(err.get("message") or "")]
+    elif isinstance(err, str):
+        parts.append(err)
+    return " ".join(parts).lower()
+
+
+def is_context_overflow(exc: BaseException) -> bool:
+    """HTTP 400 because the prompt does not fit the model's context window."""
+    detail = error_detail(exc)
+    return _status(exc) == 400 and (
+        "exceed_context_size" in detail or "context length" in detail or "context size" in detail
+        or "maximum context" in detail
+    )
+
+
+def rejects_response_format(exc: BaseException) -> bool:
+    """HTTP 400/422 that is not a context overflow: the server refuses ``response_format``."""
+    return _status(exc) in (400, 422) and not is_context_overflow(exc)
 
 
 def build_chat_model(settings: Settings) -> Any:
@@ -149,6 +181,12 @@ def to_llm_error(exc: BaseException, settings: Settings) -> LLMError:
     elif status == 404:
         message = f"{where} answered HTTP 404: no model {settings.llm_model!r} or wrong URL."
         fix = "Check PHT_LLM_MODEL, and that PHT_LLM_BASE_URL ends with /v1."
+    elif is_context_overflow(exc):
+        message = (
+            f"{where} refused the prompt: the question and passages do not fit its context "
+            "window (HTTP 400 exceed_context_size_error)."
+        )
+        fix = "Raise the server's context size, or lower PHT_LLM_CONTEXT_TOKENS to match it."
     elif status == 429:
         message = f"{where} is rate limiting requests (HTTP 429)."
         fix = "Wait and try again, or raise the server's limits."

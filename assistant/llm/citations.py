@@ -1,16 +1,13 @@
-"""Verify the ``[n]`` citation markers of a generated answer against the passages it was given.
+"""The pieces of citation checking: sentences, ``[n]`` markers, word support, unsafe text, quotes.
 
-Pure functions on plain data. The model saw passages numbered ``[1]..[n]``; here the
-answer is split into sentences, markers (``[2]``, ``[1, 2]``, ``[1][2]``) are parsed,
-markers pointing to no given passage are removed (with a notice), sentences left
-without a valid citation are flagged or dropped, kept markers are renumbered 1..k in
-order of first appearance, and each cited passage becomes a ``Citation`` whose quote is
-the passage sentence (``QuoteSpan``) sharing most words with the sentences citing it
-(ties: the earliest). A sentence is only kept as cited when at least ``support_min`` of its
-content words occur in the passages it cites, and a sentence that states a diagnosis or
-a discount offer (``unsafe`` patterns in ``words.yaml``) is always removed. Word overlap is
-a guard, not proof of entailment (that would need a model); it does not call the LLM. An
-answer with no valid citation at all raises ``LLMError`` so the caller can fall back.
+Pure functions on plain data. The model saw passages numbered ``[1]..[n]``; here an answer
+is split into sentences, markers (``[2]``, ``[1, 2]``, ``[1][2]``) are parsed, a sentence is
+``supported`` when at least ``support_min`` of its content words occur in the passages it
+cites, a sentence that states a diagnosis or a discount offer (``unsafe`` patterns in
+``words.yaml``) is never shown, and ``best_quote`` picks the passage sentence
+(``QuoteSpan``) sharing most words with a claim (ties: the earliest). Word overlap is a
+guard, not proof of entailment; the meaning check is ``meaning.py`` and the sentence-by-
+sentence verifier that combines them is ``verify.py``. It does not call the LLM.
 """
 
 from __future__ import annotations
@@ -20,12 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
 
 import yaml
 
 from assistant.models import Citation, Passage, QuoteSpan
-from core.errors import LLMError
 from core.text import normalize
 
 # A run of markers: "[1]", "[1, 2]", "[1][3]", "[passage 2]" (with the blanks before it).
@@ -195,106 +190,3 @@ def _is_claim(sentence: str) -> bool:
 def _short(text: str, limit: int = 90) -> str:
     text = " ".join(_MARKERS.sub("", text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-
-
-def verify_citations(
-    answer: str,
-    passages: Sequence[Passage],
-    unsupported: Literal["flag", "drop"] = "flag",
-) -> Verified:
-    """Check and renumber the markers of ``answer``; ``passages[i]`` is marker ``[i+1]``.
-
-    >>> p = Passage("p1", "a.txt", 0, 22, "Hills come last. Rest.", 1.0, "content", "", "T", "old", 1)
-    >>> v = verify_citations("Do hills last [2]. Rest [9].", [p, p])
-    >>> v.text, [(c.marker, c.quote) for c in v.citations]
-    ('Do hills last [1]. Rest.', [(1, 'Hills come last. Rest.')])
-    >>> v.notices[0]
-    'Removed the citation marker [9]: it pointed to no passage given to the model.'
-    """
-    n = len(passages)
-    sentences = split_sentences(answer)
-    invalid: list[int] = []
-    kept: list[tuple[str, str, list[int]]] = []  # (separator before, sentence, valid numbers)
-    notices: list[str] = []
-    dropped = 0
-    unsafe = 0
-    prev_end = 0
-    for s, e in sentences:
-        sep, sentence = answer[prev_end:s], answer[s:e]
-        prev_end = e
-        numbers = parse_markers(sentence)
-        valid = [k for k in numbers if 1 <= k <= n]
-        invalid += [k for k in numbers if not 1 <= k <= n and k not in invalid]
-        if is_unsafe(sentence):
-            unsafe += 1
-            continue
-        if valid and not supported(sentence, [passages[k - 1] for k in valid]):
-            notices.append(
-                f"Citation removed: the passage cited does not support \u201c{_short(sentence)}\u201d"
-            )
-            valid = []
-            sentence = _MARKERS.sub("", sentence)
-        if not valid and _is_claim(sentence):
-            if unsupported == "drop":
-                dropped += 1
-                continue
-            notices.append(
-                f"Not verified: this sentence cites no passage it was given: \u201c{_short(sentence)}\u201d"
-            )
-        kept.append((sep if kept else "", sentence, valid))
-    if invalid:
-        listed = ", ".join(f"[{k}]" for k in invalid)
-        plural = "s" if len(invalid) > 1 else ""
-        verb = "they" if plural else "it"
-        notices.insert(
-            0,
-            f"Removed the citation marker{plural} {listed}: {verb} pointed to no passage "
-            "given to the model.",
-        )
-    if unsafe:
-        notices.append(
-            f"Removed {unsafe} sentence{'s' if unsafe > 1 else ''} of the generated answer that "
-            "stated a diagnosis or a product offer; the articles give neither."
-        )
-    if dropped:
-        notices.append(
-            f"Removed {dropped} sentence{'s' if dropped > 1 else ''} of the generated answer "
-            "that cited no passage it was given."
-        )
-
-    order: list[int] = []  # old numbers in order of first appearance among kept sentences
-    for _sep, _sentence, valid in kept:
-        order += [k for k in valid if k not in order]
-    if not order:
-        raise LLMError(
-            "The generated answer could not be verified: it cites none of the passages it was given."
-        )
-    new_number = {old: i for i, old in enumerate(order, start=1)}
-
-    def renumber(m: re.Match[str]) -> str:
-        olds = [int(x) for x in re.findall(r"\d+", m.group("run"))]
-        news = sorted({new_number[k] for k in olds if k in new_number})
-        return (m.group("ws") or " ") + "".join(f"[{k}]" for k in news) if news else ""
-
-    text = "".join(sep + _MARKERS.sub(renumber, sentence) for sep, sentence, _v in kept).strip()
-    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)  # "rest [9]." -> "rest." once [9] is gone
-
-    citations = []
-    for old in order:
-        passage = passages[old - 1]
-        claim = " ".join(sentence for _sep, sentence, valid in kept if old in valid)
-        quote = best_quote(passage, claim)
-        citations.append(
-            Citation(
-                marker=new_number[old],
-                source=passage.source,
-                title=passage.title,
-                edition=passage.edition,
-                quote=quote.text,
-                start=quote.start,
-                end=quote.end,
-                kind="sponsorship" if passage.kind == "sponsorship" else "content",
-                section=passage.section,
-            )
-        )
-    return Verified(text, citations, notices, [passages[k - 1] for k in order])
