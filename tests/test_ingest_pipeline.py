@@ -112,7 +112,7 @@ def test_rebuild_reembeds_everything_into_a_new_build(tmp_path: Path, corpus: Pa
     third = ingest(settings, FakeEmbedder(), rebuild=True)
     names = {c.name for c in store_for(settings).client.list_collections()}
     assert not any(first.collection in n for n in names)  # then dropped
-    assert sum(third.collection in n for n in names) == 2
+    assert sum(third.collection in n for n in names) == 4  # chunks, sentences: content + other
 
 
 def test_model_mismatch_says_to_rebuild(tmp_path: Path, corpus: Path) -> None:
@@ -158,7 +158,7 @@ def test_interrupted_rebuild_leaves_the_old_index_queryable(tmp_path: Path, corp
     again = ingest(settings, FakeEmbedder())
     assert again.embedded == 0
     names = {c.name for c in store_for(settings).client.list_collections()}
-    assert len(names) == 3  # manifest + chunks + sentences of one build
+    assert len(names) == 5  # manifest + chunks + sentences (content and other) of one build
 
 
 def test_missing_and_empty_corpus_folders_are_clear_errors(tmp_path: Path) -> None:
