@@ -223,7 +223,14 @@ class IndexStore:
         build = build or self.active_build()
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         for content in (True, False):
-            col = self.collection(kind, build, content=content)
+            try:
+                col = self.collection(kind, build, content=content)
+            except IndexMissingError:
+                raise
+            except Exception:  # a build of the older layout has no "-other" collections
+                if content:
+                    raise
+                continue
             offset = 0
             while True:
                 got = col.get(include=include, limit=page, offset=offset)
@@ -317,13 +324,23 @@ class IndexStore:
         return out
 
     def drop_stale(self) -> list[str]:
-        """Delete the collections of builds other than the active one and the one before it.
+        """Delete the collections of builds other than the active one and the one before it,
+        and the folders Chroma leaves behind.
 
-        The previous build is kept so that a running app, which opened it before the switch,
-        can finish its questions and then reload; older and interrupted builds go.
+        The previous build is kept while a process on this machine reads it (a running app
+        that opened it before the switch finishes its questions, then reloads): see
+        ``ingest.tables.hold``. Against a Chroma server, whose readers cannot be seen, it is
+        kept until the next write. Older and interrupted builds go.
         """
+        from ingest.tables import leased_builds
+
+        previous = self.previous_build()
+        if previous and self.local_path() is not None and previous not in leased_builds(
+            self.tables_dir, self.prefix
+        ):
+            previous = None
         dropped = []
-        keep = [b for b in (self.active_build(), self.previous_build()) if b]
+        keep = [b for b in (self.active_build(), previous) if b]
         keep_names = {self._name(k, b, p) for k in KINDS for p in PARTS for b in keep}
         for col in self.client.list_collections():
             name = col if isinstance(col, str) else col.name
@@ -359,18 +376,24 @@ class IndexStore:
         return Path(settings.persist_directory)
 
     def _remove_orphan_segments(self) -> None:
-        """Delete the vector-segment folders of dropped collections (Chroma leaves them on disk)."""
+        """Delete the vector-segment folders of dropped collections (Chroma leaves them on
+        disk) and compact the full-text index of their documents."""
         root = self.local_path()
         if root is None or not (root / "chroma.sqlite3").is_file():
             return
         try:
-            con = sqlite3.connect(f"file:{root / 'chroma.sqlite3'}?mode=ro", uri=True, timeout=5)
+            con = sqlite3.connect(root / "chroma.sqlite3", timeout=5)
             try:
                 live = {str(r[0]) for r in con.execute("SELECT id FROM segments")}
+                # Deleting records leaves markers in Chroma's full-text index; merge them away
+                # so that the file stops growing with every build (freed pages are reused).
+                with con:
+                    con.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search)"
+                                " VALUES ('optimize')")
             finally:
                 con.close()
-        except sqlite3.Error as exc:  # schema changed: leave the folders alone
-            log.warning("Could not list Chroma segments (%s); old folders were kept.", exc)
+        except sqlite3.Error as exc:  # locked by a reader, or another schema: try next time
+            log.warning("Could not tidy the Chroma database (%s); old folders were kept.", exc)
             return
         for folder in root.iterdir():
             if folder.is_dir() and _UUID.fullmatch(folder.name) and folder.name not in live:

@@ -14,6 +14,7 @@ It does not choose sentences or write answers.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
 from ingest.store import CONTENT, IndexStore
-from ingest.tables import BuildTables, ChunkRow, open_or_build
+from ingest.tables import BuildTables, ChunkRow, hold, open_or_build, release
 
 
 def rrf(
@@ -193,6 +194,8 @@ class Retriever:
         self._sentences = store.collection("sentences", build)
         self.tables = open_or_build(store.tables_dir, store.prefix, build,
                                     lambda kind: store.read(kind, build))
+        # While this object lives, an ingest keeps its build (see IndexStore.drop_stale).
+        weakref.finalize(self, release, hold(store.tables_dir, store.prefix, build))
         self.passages = PassageMap(self.tables)
         self.sentences = SentenceTable(self.tables)
         self.content_ids = self.tables.content_ids()
