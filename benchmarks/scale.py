@@ -148,8 +148,8 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    exe = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(exe), "run", "--path", str(folder), "--host", "127.0.0.1",
+    cli = [sys.executable, "-c", "from chromadb.cli.cli import app; app()"]  # the `chroma` command
+    proc = subprocess.Popen([*cli, "run", "--path", str(folder), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for _ in range(200):
         try:

@@ -40,6 +40,7 @@ import numpy as np
 
 from core.errors import ConfigError, IndexMismatchError, IndexMissingError, IndexStateError
 from core.settings import Settings
+from ingest.leases import leased_builds
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +333,6 @@ class IndexStore:
         ``ingest.tables.hold``. Against a Chroma server, whose readers cannot be seen, it is
         kept until the next write. Older and interrupted builds go.
         """
-        from ingest.tables import leased_builds
-
         previous = self.previous_build()
         if previous and self.local_path() is not None and previous not in leased_builds(
             self.tables_dir, self.prefix

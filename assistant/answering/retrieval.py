@@ -28,8 +28,9 @@ from assistant.models import Passage, QuoteSpan
 from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
+from ingest.leases import hold, release
 from ingest.store import CONTENT, IndexStore
-from ingest.tables import BuildTables, ChunkRow, hold, open_or_build, release
+from ingest.tables import BuildTables, ChunkRow, open_or_build
 
 
 def rrf(
