@@ -9,6 +9,7 @@ cut text into the same terms. It knows nothing of BM25, synonyms or typos
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from core.text import normalize
 
@@ -33,6 +34,7 @@ _NOT_INFLECTED = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and a corpus repeats its words: cached
 def stem(word: str) -> str:
     """A deliberately light suffix stripper (plural and verb endings only).
 
