@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install install-dev index lint typecheck eval bench clean llm llm-model
+.PHONY: run test install install-dev index lint typecheck eval bench bench-scale clean llm llm-model
 
 # Re-installed when the packaging or the package layout changes (a new package must be seen).
 $(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
@@ -67,6 +67,12 @@ typecheck: install-dev
 bench: install-dev
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/answer.py
+	$(PY) benchmarks/scale.py --sizes 2,10 --rounds 1
+
+# The issue #16 table at a clinic's scale: 10k chunks with the real model, 100k with a fake
+# embedder, locally and on a Chroma server (takes an hour or more on 2 cores).
+bench-scale: install-dev
+	$(PY) benchmarks/scale.py --sizes 2,10,40,120 --fake-sizes 1170 --server
 
 clean:
 	rm -rf .pht eval-out test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,20 @@
 """Ingestion, end to end: load -> segment -> classify -> split -> dedupe -> embed -> store.
 
 ``prepare`` is pure given the loaded documents and a token counter: it returns the
-chunk and sentence records. ``ingest`` adds the IO: it reuses every embedding the
-active build already has (records are keyed by content hashes), embeds only new
-texts, and writes a new build atomically. An unchanged corpus writes nothing.
+chunk and sentence records. ``ingest`` adds the IO: a corpus whose files hash as
+the active build's did (same model and pipeline) is recognised from the build's
+pointer alone and writes nothing; otherwise it reuses every embedding the active
+build already has (looked up by the hash of the embedding input in the build's
+tables), embeds only new texts, and writes a new build and its tables atomically.
 Progress goes to an optional callback; the CLI draws the bar. It does not answer
 questions or know about retrieval.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +34,7 @@ from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc, 
 from ingest.segment import segment_blocks, split_sentences
 from ingest.split import PIPELINE_VERSION, split_document
 from ingest.store import Fingerprint, IndexStore, Records, make_client
+from ingest.tables import BuildTables, folder_for, write_tables
 
 Progress = Callable[[int, int], None]
 
@@ -65,6 +71,17 @@ def prepare(docs: Sequence[SourceDoc], embedder: Embedder) -> Prepared:
 
 def fingerprint_of(embedder: Embedder) -> Fingerprint:
     return Fingerprint(embedder.name, embedder.dimension, embedder.fingerprint(), PIPELINE_VERSION)
+
+
+def corpus_hash(docs: Sequence[SourceDoc], fingerprint: Fingerprint, max_tokens: int) -> str:
+    """Hash of everything a build is made from: each file's text and metadata, the model
+    and the pipeline version (so an unchanged corpus needs no preparation at all)."""
+    h = hashlib.sha256(json.dumps([fingerprint.as_metadata(), max_tokens]).encode())
+    for d in sorted(docs, key=lambda d: d.source):
+        raw = hashlib.sha256(d.raw.encode("utf-8", "surrogatepass")).hexdigest()
+        h.update(json.dumps([d.source, d.title, d.author, d.edition, d.edition_rank, d.url,
+                             raw]).encode())
+    return h.hexdigest()[:32]
 
 
 def _meta(x: Unit) -> dict[str, Any]:
@@ -117,45 +134,26 @@ def ingest(
             f"No readable article in {settings.corpus_dir}: " + " ".join(loaded.warnings),
             "Fix or replace the files listed; the existing index was left as it was.",
         )
-    prepared = prepare(loaded.docs, embedder)
-    store = store or IndexStore(make_client(settings), settings.collection_prefix)
+    store = store or IndexStore(make_client(settings, write=True), settings.collection_prefix)
     fp = fingerprint_of(embedder)
+    digest = corpus_hash(loaded.docs, fp, embedder.max_tokens)
+    pointer = store.pointer()
+    if not rebuild and pointer.get("corpus") == digest and store.fingerprint() == fp:
+        return _unchanged(store, loaded.warnings, pointer, t0)
+    prepared = prepare(loaded.docs, embedder)
     summary = IngestSummary(
         files=len(loaded.docs), chunks=len(prepared.chunks), sentences=len(prepared.sentences),
         blocks=dict(prepared.blocks), warnings=loaded.warnings + prepared.warnings,
     )
     summary.dropped = {k: v for k, v in prepared.blocks.items() if k != BlockKind.CONTENT.value}
 
-    old: dict[str, dict[str, np.ndarray]] = {"chunks": {}, "sentences": {}}
-    old_records: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {"chunks": {}, "sentences": {}}
-    compatible = False
-    if store.active_build() is not None:
-        compatible = store.fingerprint() == fp
-        reuse = compatible and not rebuild
-        for kind in old:
-            recs = store.read(kind, embeddings=reuse)
-            old_records[kind] = dict(zip(recs.ids, zip(recs.documents, recs.metadatas, strict=True),
-                                         strict=True))
-            if reuse:
-                old[kind] = {m["embed_key"]: recs.embeddings[i] for i, m in enumerate(recs.metadatas)}
-    new_records = {
-        "chunks": {c.id: (c.text, _meta(c)) for c in prepared.chunks},
-        "sentences": {s.id: (s.text, _meta(s)) for s in prepared.sentences},
-    }
+    compatible = store.active_build() is not None and store.fingerprint() == fp
+    old = _old_vectors(store, [*prepared.chunks, *prepared.sentences]) if (
+        compatible and not rebuild) else {}
     total = len(prepared.chunks) + len(prepared.sentences)
-    # Unchanged means every record, text and metadata (kinds, sections, duplicate groups), is equal.
-    if compatible and not rebuild and new_records == old_records:
-        summary.skipped = total
-        summary.collection = str(store.active_build())
-        store.drop_stale()  # leftovers of an interrupted run
-        summary.seconds = time.perf_counter() - t0
-        return summary
-
     items: list[Unit] = [*prepared.chunks, *prepared.sentences]
-    vectors, n_embedded = _embed_reusing(
-        items, {**old["chunks"], **old["sentences"]}, embedder, progress,
-        settings.embedding_batch_size,
-    )
+    vectors, n_embedded = _embed_reusing(items, old, embedder, progress,
+                                         settings.embedding_batch_size)
     chunk_vecs, sent_vecs = vectors[: len(prepared.chunks)], vectors[len(prepared.chunks) :]
     records = {
         "chunks": Records([c.id for c in prepared.chunks], [c.text for c in prepared.chunks],
@@ -163,9 +161,84 @@ def ingest(
         "sentences": Records([s.id for s in prepared.sentences], [s.text for s in prepared.sentences],
                              [_meta(s) for s in prepared.sentences], sent_vecs),
     }
-    summary.collection = store.write_build(fp, records, pause=pause)
+    old_ids = _old_ids(store)
+    root = store.tables_dir
+
+    def tables(build: str) -> None:
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+            write_tables(folder_for(root, store.prefix, build), records["chunks"], records["sentences"])
+
+    info = {"files": summary.files, "chunks": summary.chunks, "sentences": summary.sentences,
+            "blocks": summary.blocks, "warnings": prepared.warnings}
+    summary.collection = store.write_build(
+        fp, records, pause=pause, before_switch=tables,
+        pointer={"corpus": digest, "summary": json.dumps(info)},
+    )
     summary.embedded = n_embedded
     summary.skipped = total - summary.embedded
-    summary.deleted = sum(len(set(old_records[k]) - set(new_records[k])) for k in old_records)
+    summary.deleted = len(old_ids - {*records["chunks"].ids, *records["sentences"].ids})
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _active_tables(store: IndexStore) -> BuildTables | None:
+    build = store.active_build()
+    if build is None or store.tables_dir is None:
+        return None
+    folder = folder_for(store.tables_dir, store.prefix, build)
+    try:
+        return BuildTables(folder) if (folder / "bm25_vocab.json").is_file() else None
+    except (OSError, ValueError, sqlite3.Error):
+        return None
+
+
+def _old_vectors(store: IndexStore, items: Sequence[Unit]) -> dict[str, np.ndarray]:
+    """Vectors of the active build whose embedding input reappears in ``items``: from the
+    build's tables, else (tables missing) from the collections, page by page."""
+    keys = {content_hash(x.embed_text) for x in items}
+    tables = _active_tables(store)
+    if tables is not None:
+        try:
+            return tables.vectors_by_key(keys)
+        finally:
+            tables.close()
+    out: dict[str, np.ndarray] = {}
+    for kind in ("chunks", "sentences"):
+        for recs in store.pages(kind):
+            for i, m in enumerate(recs.metadatas):
+                if m.get("embed_key") in keys:
+                    out.setdefault(str(m["embed_key"]), recs.embeddings[i])
+    return out
+
+
+def _old_ids(store: IndexStore) -> set[str]:
+    if store.active_build() is None:
+        return set()
+    tables = _active_tables(store)
+    if tables is not None:
+        try:
+            return set(tables.record_ids())
+        finally:
+            tables.close()
+    return {i for kind in ("chunks", "sentences")
+            for recs in store.pages(kind, embeddings=False) for i in recs.ids}
+
+
+def _unchanged(
+    store: IndexStore, warnings: list[str], pointer: dict[str, Any], t0: float
+) -> IngestSummary:
+    """The summary of a run that found the corpus as the active build was made from."""
+    info = json.loads(str(pointer.get("summary") or "{}"))
+    blocks = {str(k): int(v) for k, v in dict(info.get("blocks", {})).items()}
+    summary = IngestSummary(
+        files=int(info.get("files", 0)), chunks=int(info.get("chunks", 0)),
+        sentences=int(info.get("sentences", 0)), blocks=blocks,
+        warnings=[*warnings, *info.get("warnings", [])],
+    )
+    summary.dropped = {k: v for k, v in blocks.items() if k != BlockKind.CONTENT.value}
+    summary.skipped = summary.chunks + summary.sentences
+    summary.collection = str(store.active_build())
+    store.drop_stale()  # leftovers of an interrupted run
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -104,15 +104,20 @@ def test_removed_file_entries_are_deleted(tmp_path: Path, corpus: Path) -> None:
 def test_rebuild_reembeds_everything_into_a_new_build(tmp_path: Path, corpus: Path) -> None:
     settings = make_settings(tmp_path, corpus_dir=corpus)
     first = ingest(settings, FakeEmbedder())
+    from assistant.answering.retrieval import Retriever
+
+    reader = Retriever(store_for(settings), FakeEmbedder())  # a running app reads the first build
     again = ingest(settings, FakeEmbedder(), rebuild=True)
     assert again.embedded == first.embedded
     assert again.collection != first.collection
     names = {c.name for c in store_for(settings).client.list_collections()}
-    assert any(first.collection in n for n in names)  # kept one write longer, for running apps
+    assert any(first.collection in n for n in names)  # kept while a running app reads it
+    assert reader.search("tendon loading")
+    del reader
     third = ingest(settings, FakeEmbedder(), rebuild=True)
     names = {c.name for c in store_for(settings).client.list_collections()}
     assert not any(first.collection in n for n in names)  # then dropped
-    assert sum(third.collection in n for n in names) == 2
+    assert sum(third.collection in n for n in names) == 4  # chunks, sentences: content + other
 
 
 def test_model_mismatch_says_to_rebuild(tmp_path: Path, corpus: Path) -> None:
@@ -158,7 +163,7 @@ def test_interrupted_rebuild_leaves_the_old_index_queryable(tmp_path: Path, corp
     again = ingest(settings, FakeEmbedder())
     assert again.embedded == 0
     names = {c.name for c in store_for(settings).client.list_collections()}
-    assert len(names) == 3  # manifest + chunks + sentences of one build
+    assert len(names) == 5  # manifest + chunks + sentences (content and other) of one build
 
 
 def test_missing_and_empty_corpus_folders_are_clear_errors(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Lexical side of retrieval: tokens, light stems, synonym expansion, typo repair, BM25.
+"""Lexical side of retrieval: synonym expansion, typo repair, BM25 scoring of queries.
 
-Pure functions plus one small class holding a BM25 table. Query handling is
+Pure functions plus one small class over a BM25 table (``ingest.bm25``: sparse
+arrays, stored with each index build; terms come from ``ingest.terms``). Query handling is
 robust to how people type: words missing from the corpus vocabulary are mapped
 to the closest known word ("proximl" -> "proximal", "stretchs" -> "stretch"),
 and lay terms or abbreviations expand through ``data/synonyms.yaml``
@@ -11,76 +12,20 @@ It knows nothing of embeddings, Chroma or answers.
 from __future__ import annotations
 
 import difflib
-import re
+import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
-from rank_bm25 import BM25Okapi
+import numpy as np
 
-from core.text import normalize
+from ingest.bm25 import Bm25Table, build_bm25
+from ingest.terms import KEEP_SHORT, STOPWORDS, stem, terms, words
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at for with from by as is are was were be been being
-    it its this that these those i me my we our you your he she they them his her their what which
-    who whom how do does did doing have has had having can could should would will shall may might
-    must so than too very just not no into about over under up down out off again then there here
-    when where all any both each few more most other some such only own same s t don't isn't
-    am im i'm ive i've get got getting ok okay""".split()
-)
-# Short words that matter in this domain even though they are short or look like stopwords.
-KEEP_SHORT = frozenset({"pht", "prp", "rdl", "hip", "leg", "run", "pop", "gym"})
-
-
-# Words that end like an inflection but are not one.
-_NOT_INFLECTED = frozenset(
-    "hamstring hamstrings string spring during morning evening nothing something thing things "
-    "bring ceiling king ring sing tendinosis tendinitis tendonitis fasciitis always across "
-    "less unless bias gas yes this thus its was has is us plus series species".split()
-)
-
-
-def stem(word: str) -> str:
-    """A deliberately light suffix stripper (plural and verb endings only).
-
-    >>> [stem(w) for w in ["stretches", "stretching", "hamstrings", "injuries", "tendons", "glutes"]]
-    ['stretch', 'stretch', 'hamstring', 'injury', 'tendon', 'glute']
-    >>> [stem(w) for w in ["running", "sitting", "runing", "loaded", "tendinitis"]]
-    ['run', 'sit', 'run', 'load', 'tendinitis']
-    """
-    w = word.replace("'", "")
-    if w in _NOT_INFLECTED:
-        return w[:-1] if w.endswith("strings") or w == "things" else w
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if not w.endswith(suffix) or len(w) - len(suffix) < 3:
-            continue
-        if suffix == "s" and w.endswith(("ss", "us", "is")):
-            return w
-        base = w[: -len(suffix)] + repl
-        if suffix == "es" and not base.endswith(("ch", "sh", "x", "ss", "z")):
-            base = w[:-1]  # "glutes" -> "glute", "stretches" -> "stretch"
-        if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
-            base = base[:-1]  # "running" -> "run", "sitting" -> "sit"
-        return base
-    return w
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens of the matching form of ``text``.
-
-    >>> words("Don\\u2019t stretch your HAMSTRINGS!")
-    ["don't", 'stretch', 'your', 'hamstrings']
-    """
-    return _TOKEN.findall(normalize(text, lower=True))
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content terms: stopwords dropped, short words kept only when meaningful."""
-    return [
-        stem(w) for w in words(text)
-        if w not in STOPWORDS and (len(w) > 2 or w in KEEP_SHORT or w.isdigit())
-    ]
+__all__ = ["KEEP_SHORT", "STOPWORDS", "LexicalIndex", "Synonyms", "TypoIndex", "correct_typos",
+           "stem", "terms", "words"]
 
 
 @dataclass(frozen=True)
@@ -135,42 +80,111 @@ def load_topic_terms() -> frozenset[str]:
     return frozenset(stem(t) for t in load_data("synonyms.yaml").get("topic_terms", []))
 
 
-def correct_typos(query_terms: Sequence[str], vocabulary: set[str], cutoff: float = 0.85) -> list[str]:
+def correct_typos(
+    query_terms: Sequence[str], vocabulary: set[str] | frozenset[str], cutoff: float = 0.85,
+    index: TypoIndex | None = None,
+) -> list[str]:
     """Replace unknown terms (5+ letters) by the closest vocabulary term, if close enough.
+
+    ``index`` (a ``TypoIndex`` of the same vocabulary) narrows the comparison to words
+    that can reach ``cutoff``; the answer is the same as comparing with every word.
 
     >>> correct_typos(["proximl", "hamstrng", "still"], {"proximal", "hamstring", "skill"})
     ['proximal', 'hamstring', 'still']
     """
     out = []
-    vocab = sorted(vocabulary)
     for t in query_terms:
         if t in vocabulary or len(t) < 5 or t.isdigit():
             out.append(t)
             continue
-        match = difflib.get_close_matches(t, vocab, n=1, cutoff=cutoff)
+        pool = index.candidates(t, cutoff) if index is not None else sorted(vocabulary)
+        match = difflib.get_close_matches(t, pool, n=1, cutoff=cutoff)
         out.append(match[0] if match else t)
     return out
 
 
+def _bigram_keys(word: str) -> list[str]:
+    """Bigrams numbered by occurrence, so shared keys count a multiset intersection.
+
+    >>> _bigram_keys("anana")
+    ['an0', 'na0', 'an1', 'na1']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for a, b in itertools.pairwise(word):
+        n = seen.get(a + b, 0)
+        seen[a + b] = n + 1
+        out.append(f"{a}{b}{n}")
+    return out
+
+
+class TypoIndex:
+    """Bigram postings of a vocabulary, so typo repair compares a handful of words, not all.
+
+    A word ``w`` can only reach ``difflib``'s ratio ``r = 2M/T >= cutoff`` (``M`` matched
+    characters in ``k`` blocks, ``T = len(t) + len(w)``) if the two share at least
+    ``M - k >= 3M - T - 1`` bigram occurrences (a block of ``s`` characters carries ``s - 1``
+    bigrams into the other word; consecutive blocks are separated by at least one unmatched
+    character of either word). Words below that bound are never compared. Built on first use.
+
+    >>> TypoIndex(["proximal", "hamstring", "tendon"]).candidates("proximl", 0.85)
+    ['proximal']
+    """
+
+    def __init__(self, vocabulary: Iterable[str]):
+        self.words = sorted(vocabulary)
+        self._postings: dict[str, np.ndarray] | None = None
+        self._lens = np.fromiter((len(w) for w in self.words), dtype=np.int64, count=len(self.words))
+
+    def _build(self) -> dict[str, np.ndarray]:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(self.words):
+            for key in _bigram_keys(w):
+                postings[key].append(i)
+        return {k: np.asarray(v, dtype=np.int64) for k, v in postings.items()}
+
+    def candidates(self, term: str, cutoff: float) -> list[str]:
+        if self._postings is None:
+            self._postings = self._build()
+        lists = [self._postings[k] for k in _bigram_keys(term) if k in self._postings]
+        if not lists:
+            return []
+        ids, shared = np.unique(np.concatenate(lists), return_counts=True)
+        total = self._lens[ids] + len(term)
+        least_matched = np.floor(cutoff * total / 2)  # a lower bound of M: keeps every candidate
+        keep = ids[shared >= 3 * least_matched - total - 1]
+        return [self.words[i] for i in keep]
+
+
 @dataclass
 class LexicalIndex:
-    """BM25 over documents' terms, with typo repair and synonym expansion of queries."""
+    """BM25 over documents' terms, with typo repair and synonym expansion of queries.
+
+    Built from term lists (``LexicalIndex(doc_terms)``), or with ``from_table`` from the
+    BM25 table stored with an index build.
+    """
 
     doc_terms: list[list[str]]
     synonyms: Synonyms = field(default_factory=load_synonyms)
+    expansion_weight: float = 0.3
+    topic: frozenset[str] = field(default_factory=lambda: load_topic_terms())
+    table: Bm25Table | None = None
 
     def __post_init__(self) -> None:
-        self.vocabulary = {t for d in self.doc_terms for t in d} | self.synonyms.vocabulary()
-        self._bm25 = BM25Okapi(self.doc_terms or [[""]])
+        if self.table is None:
+            self.table = build_bm25(self.doc_terms)
+        self.n_docs = self.table.n_docs
+        self.vocabulary = set(self.table.vocab) | self.synonyms.vocabulary()
+        self.typos = TypoIndex(self.vocabulary)
 
-    expansion_weight: float = 0.3
-
-    topic: frozenset[str] = field(default_factory=lambda: load_topic_terms())
+    @classmethod
+    def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
+        return cls([], table=table, **kwargs)
 
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
         when the query has any other content word."""
-        found = correct_typos(terms(query), self.vocabulary)
+        found = correct_typos(terms(query), self.vocabulary, index=self.typos)
         specific = [t for t in found if t not in self.topic]
         return specific or found
 
@@ -178,16 +192,21 @@ class LexicalIndex:
         """Own terms plus synonym expansions."""
         return self.synonyms.expand(self.own_terms(query))
 
-    def scores(self, query: str) -> list[float]:
-        """BM25 of the query's own terms plus a down-weighted BM25 of its synonym expansions."""
+    def score_array(self, query: str) -> np.ndarray:
+        """BM25 of the query's own terms plus a down-weighted BM25 of its synonym expansions,
+        one float per document (scores as ``rank_bm25.BM25Okapi`` gives them)."""
+        assert self.table is not None
         own = self.own_terms(query)
         extra = [t for t in self.synonyms.expand(own) if t not in own]
-        if not own or not self.doc_terms:
-            return [0.0] * len(self.doc_terms)
-        base = self._bm25.get_scores(own)
+        if not own or not self.n_docs:
+            return np.zeros(self.n_docs)
+        base = self.table.scores(own)
         if extra:
-            base = base + self.expansion_weight * self._bm25.get_scores(extra)
-        return [float(s) for s in base]
+            base = base + self.expansion_weight * self.table.scores(extra)
+        return base
+
+    def scores(self, query: str) -> list[float]:
+        return [float(s) for s in self.score_array(query)]
 
     def repaired_query(self, query: str) -> str:
         """The query with typos repaired word by word (for the dense side), else unchanged."""
@@ -197,6 +216,6 @@ class LexicalIndex:
             if w in STOPWORDS or t in self.vocabulary or len(t) < 5 or w.isdigit():
                 out.append(w)
             else:
-                fixed = correct_typos([t], self.vocabulary)[0]
+                fixed = correct_typos([t], self.vocabulary, index=self.typos)[0]
                 out.append(fixed if fixed != t else w)
         return " ".join(out)

@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank.
 
-``Retriever`` loads the active index build once (records, sentence embeddings,
-a BM25 table over content chunks) and answers ``search(query)`` with ranked
+``Retriever`` opens the active index build (its Chroma collections and the tables
+stored with it: records, sentence vectors, a BM25 table over content chunks; rows
+are read when a question needs them) and answers ``search(query)`` with ranked
 ``Passage`` values. Near-duplicates across editions collapse into one passage,
 shown from the newest edition unless the older one holds sentences the newer
 lacks. Only ``content`` chunks are retrieved as content; ``promotions(query)``
@@ -12,18 +13,24 @@ It does not choose sentences or write answers.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import threading
+import weakref
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from assistant.answering.lexical import LexicalIndex, terms
+from assistant.answering.lexical import LexicalIndex
 from assistant.models import Passage, QuoteSpan
+from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
-from ingest.store import IndexStore
+from ingest.leases import hold, release
+from ingest.store import CONTENT, IndexStore
+from ingest.tables import BuildTables, ChunkRow, open_or_build
 
 
 def rrf(
@@ -60,17 +67,112 @@ class Fusion:
     intro_prior: float = 0.8
 
 
-@dataclass
 class SentenceTable:
-    """All sentences of the index: quotable spans, kinds and precomputed embeddings."""
+    """Sentences of the index build: vectors and duplicate keys, looked up by id.
 
-    spans: dict[str, QuoteSpan]
-    meta: dict[str, dict[str, Any]]
-    row: dict[str, int]
-    vectors: np.ndarray
+    Rows are read from the build's tables when asked for (recent ones cached); the
+    vectors stay in a memory-mapped array, so no per-sentence object is held.
+    """
+
+    def __init__(self, tables: BuildTables, cache: int = 8192):
+        self.tables = tables
+        self.vectors = tables.sentence_vectors
+        self.meta = _SentenceMeta(self)
+        self.lookup = lru_cache(maxsize=cache)(tables.sentence)
+
+    def __len__(self) -> int:
+        return self.tables.n_sentences
 
     def vector(self, sentence_id: str) -> np.ndarray:
-        return self.vectors[self.row[sentence_id]]
+        hit = self.lookup(sentence_id)
+        if hit is None:
+            raise KeyError(sentence_id)
+        return np.asarray(self.vectors[hit[0]], dtype=np.float32)
+
+
+class _SentenceMeta(Mapping[str, dict[str, Any]]):
+    """``table.meta[sentence_id]["dup_key"]``, as the in-memory table offered."""
+
+    def __init__(self, table: SentenceTable):
+        self._table = table
+
+    def __getitem__(self, sentence_id: str) -> dict[str, Any]:
+        hit = self._table.lookup(sentence_id)
+        if hit is None:
+            raise KeyError(sentence_id)
+        return {"dup_key": hit[1]}
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("sentence metadata is looked up by id, not iterated")
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class PassageMap(Mapping[str, Passage]):
+    """Every chunk of the build as a ``Passage``, by id: built from the tables on access,
+    recent ones cached. ``of_source`` is the cheap way to the passages of one file."""
+
+    def __init__(self, tables: BuildTables, cache: int = 4096):
+        self.tables = tables
+        self._cache: OrderedDict[str, Passage] = OrderedDict()
+        self._size = cache
+        self._lock = threading.Lock()
+
+    def __getitem__(self, cid: str) -> Passage:
+        with self._lock:
+            hit = self._cache.get(cid)
+            if hit is not None:
+                self._cache.move_to_end(cid)
+                return hit
+        row = self.tables.chunk(cid)
+        if row is None:
+            raise KeyError(cid)
+        p = _passage(row)
+        with self._lock:
+            self._cache[cid] = p
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return p
+
+    def __iter__(self) -> Iterator[str]:
+        return self.tables.chunk_ids()
+
+    def __len__(self) -> int:
+        return self.tables.n_chunks
+
+    def of_source(self, source: str) -> list[Passage]:
+        return [_passage(r) for r in self.tables.chunks_of(source)]
+
+    def values(self) -> ValuesView[Passage]:
+        return _Values(self)
+
+
+class _Values(ValuesView[Passage]):
+    """All passages, file by file (one query per file, not one per chunk)."""
+
+    def __init__(self, passages: PassageMap):
+        super().__init__(passages)
+        self._passages = passages
+
+    def __iter__(self) -> Iterator[Passage]:
+        for source in self._passages.tables.sources():
+            yield from self._passages.of_source(source)
+
+
+def _passage(row: ChunkRow) -> Passage:
+    sentences = tuple(
+        QuoteSpan(sid, int(s), int(e), row.text[s - row.start : e - row.start], str(kind))
+        for sid, s, e, kind in row.sentences
+    )
+    meta = {"heading_start": row.heading_start, "heading_end": row.heading_end,
+            "section": row.section}
+    return Passage(
+        id=row.id, source=row.source, start=int(row.start), end=int(row.end), text=row.text,
+        score=0.0, kind=row.kind, section=row.section, title=row.title, edition=row.edition,
+        edition_rank=int(row.edition_rank), dup_group=row.dup_group, sentences=sentences,
+        heading=_heading(row.id, meta),
+    )
 
 
 class Retriever:
@@ -85,39 +187,22 @@ class Retriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.build = store.active_build()
-        self._chunks = store.collection("chunks", self.build)
-        self._sentences = store.collection("sentences", self.build)
-        recs = store.read("chunks", self.build, embeddings=False)
-        self.passages: dict[str, Passage] = {}
-        self._meta: dict[str, dict[str, Any]] = {}
-        sents = store.read("sentences", self.build)
-        self.sentences = SentenceTable(
-            spans={
-                sid: QuoteSpan(sid, int(m["start"]), int(m["end"]), doc, str(m["kind"]))
-                for sid, doc, m in zip(sents.ids, sents.documents, sents.metadatas, strict=True)
-            },
-            meta=dict(zip(sents.ids, sents.metadatas, strict=True)),
-            row={sid: i for i, sid in enumerate(sents.ids)},
-            vectors=sents.embeddings,
-        )
-        for cid, doc, m in zip(recs.ids, recs.documents, recs.metadatas, strict=True):
-            sids = [s for s in str(m.get("sentence_ids", "")).split(",") if s]
-            self._meta[cid] = m
-            self.passages[cid] = Passage(
-                id=cid, source=str(m["source"]), start=int(m["start"]), end=int(m["end"]),
-                text=doc, score=0.0, kind=str(m["kind"]), section=str(m["section"]),
-                title=str(m["title"]), edition=str(m["edition"]),
-                edition_rank=int(m["edition_rank"]), dup_group=str(m["dup_group"]),
-                sentences=tuple(self.sentences.spans[s] for s in sids if s in self.sentences.spans),
-                heading=_heading(cid, m),
-            )
-        self.content_ids = [cid for cid, p in self.passages.items() if p.kind == "content"]
-        self._content = set(self.content_ids)
-        self.lexical = LexicalIndex([terms(self._lexical_text(cid)) for cid in self.content_ids])
-
-    def _lexical_text(self, cid: str) -> str:
-        p = self.passages[cid]
-        return f"{p.section} {p.text}"
+        if self.build is None:
+            raise IndexMissingError("No index has been built yet.", "Run `pht ingest`.")
+        build = self.build
+        self._chunks = store.collection("chunks", build)
+        self._other_chunks = store.collection("chunks", build, content=False)
+        self._sentences = store.collection("sentences", build)
+        self.tables = open_or_build(store.tables_dir, store.prefix, build,
+                                    lambda kind: store.read(kind, build))
+        # While this object lives, an ingest keeps its build (see IndexStore.drop_stale).
+        weakref.finalize(self, release, hold(store.tables_dir, store.prefix, build))
+        self.passages = PassageMap(self.tables)
+        self.sentences = SentenceTable(self.tables)
+        self.content_ids = self.tables.content_ids()
+        self._kinds = self.tables.kind_counts()
+        self._n_content_sentences = int(self._sentences.count())
+        self.lexical = LexicalIndex.from_table(self.tables.bm25)
 
     # --- ranking -------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
@@ -127,10 +212,14 @@ class Retriever:
         """Ids and cosine similarities of the ``n`` nearest chunks of ``kind``."""
         if n <= 0:
             return []
-        got = self._chunks.query(
-            query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
-            include=["distances"],
-        )
+        if kind == CONTENT:  # content has its own collection: no metadata filter
+            got = self._chunks.query(query_embeddings=[vector.tolist()], n_results=n,
+                                     include=["distances"])
+        else:
+            got = self._other_chunks.query(
+                query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
+                include=["distances"],
+            )
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
     def search(
@@ -141,9 +230,10 @@ class Retriever:
         vec = vector if vector is not None else self.embed_query(repaired)
         dense_ids = [i for i, _ in self.dense(vec, min(self.candidates, len(self.content_ids)))]
         sentence_ids = self.best_sentence_chunks(vec)[: self.candidates]
-        lex_scores = self.lexical.scores(query)
-        order = np.argsort(-np.asarray(lex_scores), kind="stable")[: self.candidates]
-        lex_ids = [self.content_ids[i] for i in order if lex_scores[i] > 0]
+        lex_scores = self.lexical.score_array(query)
+        hits = np.flatnonzero(lex_scores > 0)  # ascending, so the stable sort keeps id order
+        order = hits[np.argsort(-lex_scores[hits], kind="stable")][: self.candidates]
+        lex_ids = [self.content_ids[i] for i in order]
         f = self.fusion
         fused = rrf([dense_ids, sentence_ids, lex_ids], k=self.rrf_k,
                     weights=[f.chunk, f.sentence, f.lexical])
@@ -157,12 +247,13 @@ class Retriever:
         """Content chunks ranked by their best-matching sentence (Chroma sentence search)."""
         if not self.content_ids:
             return []
-        got = self._sentences.query(
-            query_embeddings=[vec.tolist()], n_results=min(n, max(1, len(self.sentences.row))),
-            where={"kind": "content"}, include=["metadatas"],
+        if not self._n_content_sentences:
+            return []
+        got = self._sentences.query(  # content sentences only: no metadata filter
+            query_embeddings=[vec.tolist()], n_results=min(n, self._n_content_sentences),
+            include=["metadatas"],
         )
-        ranked = (str(meta["chunk_id"]) for meta in got["metadatas"][0])
-        return list(dict.fromkeys(cid for cid in ranked if cid in self._content))
+        return list(dict.fromkeys(str(meta["chunk_id"]) for meta in got["metadatas"][0]))
 
     def _is_intro(self, cid: str) -> bool:
         p = self.passages[cid]
@@ -197,8 +288,7 @@ class Retriever:
         vec = self.embed_query(query)
         hits: list[tuple[str, float]] = []
         for kind in kinds:
-            n = sum(1 for p in self.passages.values() if p.kind == kind)
-            hits += self.dense(vec, min(k, n), kind=kind)
+            hits += self.dense(vec, min(k, self._kinds.get(kind, 0)), kind=kind)
         hits.sort(key=lambda h: -h[1])
         return [_with_score(self.passages[i], s) for i, s in hits[:k]]
 
