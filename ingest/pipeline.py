@@ -51,7 +51,9 @@ def prepare(docs: Sequence[SourceDoc], embedder: Embedder) -> Prepared:
     """Segment, classify, split and deduplicate the documents (no IO)."""
     out = Prepared()
     for doc in docs:
-        blocks = classify_blocks(segment_blocks(doc.raw, doc.source), author=doc.author)
+        blocks = classify_blocks(
+            segment_blocks(doc.raw, doc.source), author=doc.author, embedder=embedder
+        )
         out.blocks.update(b.kind.value for b in blocks)
         if not any(b.kind == BlockKind.CONTENT for b in blocks):
             out.warnings.append(

@@ -223,9 +223,7 @@ class Composer:
         return out
 
     def _anchor_span(self, source: str, anchor: str) -> tuple[Passage, QuoteSpan] | None:
-        for p in self.retriever.passages.values():
-            if p.source != source:
-                continue
+        for p in self.retriever.passages.of_source(source):
             at = p.text.find(anchor)
             if at < 0:
                 continue
