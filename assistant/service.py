@@ -54,6 +54,8 @@ class Assistant:
         self.refresh_every = refresh_every  # seconds between looks for a newer index build
         self.notes = list(notes)
         self.scope = scope
+        if scope is not None:  # an other-domain word the articles themselves use is in domain
+            scope.covers = lambda term: self.retriever.lexical.covers(term)
         self.llm = llm
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
@@ -119,8 +121,9 @@ class Assistant:
                 draft.notices = []
                 yield self._finish(question, draft, t0, timings, query)
                 return
+            kept = {id(ask) for ask in covered}
             for ask in asks:
-                if ask not in covered:  # a mixed message: answer what is covered, say the rest
+                if id(ask) not in kept:  # a mixed message: answer what is covered, say the rest
                     draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
             asks = covered
         t = time.perf_counter()

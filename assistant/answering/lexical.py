@@ -181,6 +181,15 @@ class LexicalIndex:
     def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
         return cls([], table=table, **kwargs)
 
+    def covers(self, term: str, min_docs: int = 3) -> bool:
+        """True when a one-word ``term`` occurs in at least ``min_docs`` content chunks (a
+        phrase never counts: its words may each occur apart)."""
+        words = terms(term)
+        if len(words) != 1 or self.table is None:
+            return False
+        i = self.table.term_id.get(words[0])
+        return i is not None and int(self.table.indptr[i + 1] - self.table.indptr[i]) >= min_docs
+
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
         when the query has any other content word."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -146,6 +146,9 @@ class ScopeGate:
         ).hexdigest()[:12]
         self.calibration = calibration
         self.embedder = embedder
+        # set by the assistant: does the corpus itself use this other-domain term? (a clinic's
+        # page on cycling makes "bike" an in-domain word)
+        self.covers: Callable[[str], bool] = lambda _term: False
 
     def features(self, question: str, max_sim: float, ask: str | None = None) -> ScopeFeatures:
         """Lexicon hits (distinct terms) plus the caller's similarity. In-domain words count
@@ -165,9 +168,9 @@ class ScopeGate:
         def hits(rx: re.Pattern[str], where: str) -> int:
             return len(set(rx.findall(where)))
 
+        out = {t for t in self.out_rx.findall(asked) if not self.covers(t)}
         return ScopeFeatures(
-            float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text),
-            hits(self.out_rx, asked),
+            float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out)
         )
 
     def problems(self) -> tuple[str, ...]:

@@ -49,6 +49,7 @@ class _Lists:
     terminators: frozenset[str]
     hedge_terminators: frozenset[str]
     bridge: frozenset[str]
+    relative: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +67,7 @@ def _lists() -> _Lists:
         terminators=frozenset(str(t) for t in d["terminators"]),
         hedge_terminators=frozenset(str(t) for t in d["hedge_terminators"]),
         bridge=frozenset(str(t) for t in d["number_bridge"]),
+        relative=frozenset(str(t) for t in d.get("relative_pronouns", ())),
     )
 
 
@@ -105,7 +107,8 @@ def _scoped(kind: str, phrase: str, start: int, end: int, words: list[str], list
     while fwd < len(words) and fwd - end < window and words[fwd] not in stops:
         fwd += 1
     back = start
-    if kind in ("both", "hedge"):
+    relative = start > 0 and words[start - 1] in lists.relative  # "...a tendon that can not cope"
+    if kind in ("both", "hedge") and not relative:
         while back > 0 and start - back < window and words[back - 1] not in stops:
             back -= 1
     return Cue(kind, phrase, start, end, back, fwd)  # type: ignore[arg-type]
