@@ -184,11 +184,14 @@ class Assistant:
         """The asks the articles cover (all of them when there is no scope gate). The learned
         layer decides when it is trained for this embedder: a message with several asks is
         refused only when its asks together and each ask alone are out of scope, and otherwise
-        keeps the asks judged in scope; without it the calibrated rule layer decides per ask."""
+        keeps the asks judged in scope; without it, or for a message using an other-domain word
+        the corpus itself covers, the calibrated rule layer decides per ask."""
         if self.scope is None:
             return asks
         rows = self.scope_inputs(query, vec, asks)
-        if self.scope_model is not None:
+        # the learned layer knows the shipped articles' neighbours; a message using a neighbour
+        # word that the corpus itself covers (a clinic's own page on it) goes to the rule layer
+        if self.scope_model is not None and not self.scope.corpus_terms(query):
             whole_out = self.scope_model.out_of_scope(rows[0][2])
             if len(rows) == 1:
                 return [] if whole_out else asks

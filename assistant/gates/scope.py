@@ -173,6 +173,10 @@ class ScopeGate:
             float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out)
         )
 
+    def corpus_terms(self, text: str) -> set[str]:
+        """Other-domain terms in ``text`` that the corpus itself uses (see ``covers``)."""
+        return {t for t in self.out_rx.findall(normalize(text, lower=True)) if self.covers(t)}
+
     def problems(self) -> tuple[str, ...]:
         """Why the calibration cannot be used (empty when it can)."""
         cal = self.calibration
