@@ -200,8 +200,8 @@ def cmd_eval(
         report["judge"] = _judge(report, settings, out)
     report["run"]["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(report, args.out / "report.json")
     report["labelled"] = {**section, "notes": notes}
+    write_json(report, args.out / "report.json")
     write_markdown(report, args.out / "report.md")
     with (args.out / "report.md").open("a", encoding="utf-8") as fh:
         fh.write(markdown(section, notes))

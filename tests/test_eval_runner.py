@@ -248,6 +248,8 @@ def test_judge_flag_without_an_llm_server_changes_nothing(tmp_path: Path) -> Non
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert code == 0 and report["judge"] is None
     assert "LLM judge skipped" in text
+    # a run on chosen --dataset files asks only those: no real-language sets in report.json
+    assert report["labelled"]["sets"] == {} and report["labelled"]["narrative_gates"] == {}
 
 
 @pytest.mark.model
