@@ -19,20 +19,25 @@ from core.settings import Settings
 def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from assistant.answering.informative import fit
     from assistant.gates.scope import ScopeFeatures, calibrate, evaluate, save_calibration
     from assistant.gates.scope_model import ScopeModel, save_scope_model
     from assistant.service import build_assistant
-    from evals.dataset import DATASETS, load_scope
+    from assistant.ui.faq import load_faq
+    from core.learn import choose_by_cv, fit
+    from evals.dataset import DATASETS, ScopeItem, load_scope
 
     settings = Settings()
     service = build_assistant(settings, backend="extractive")
     gate = service.scope
     assert gate is not None
     paths = [Path(p) for p in args.dataset] if args.dataset else [
-        DATASETS / "scope.yaml", DATASETS / "scope_narratives.yaml"
+        DATASETS / "scope.yaml", DATASETS / "scope_narratives.yaml",
+        DATASETS / "scope_training.yaml",  # calibration only: training data, never reported
     ]
     items = [item for path in paths for item in load_scope(path)]
+    if not args.dataset:  # the clinic's own FAQ questions are in scope by definition
+        items += [ScopeItem(question=f.question, in_scope=True, split="calibration")
+                  for f in load_faq(settings.corpus_dir)]
 
     rows: dict[str, list[tuple[ScopeFeatures, np.ndarray, bool]]] = {"calibration": [], "test": []}
     for item in items:
@@ -54,11 +59,15 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     print(f"  threshold            {cal.threshold:.4f}")
     print(f"  calibration split    precision {m.precision:.2f}  recall {m.recall:.2f}  (n={m.n})")
     print(f"  test split           precision {test.precision:.2f}  recall {test.recall:.2f}  (n={test.n})")
-    # the learned layer: logistic regression, default regularisation and threshold (0.5)
+    # the learned layer: logistic regression; regularisation, epochs and threshold chosen by
+    # 5-fold cross-validation on the calibration split (max recall at precision >= 0.95)
     x = np.array([xv for _f, xv, _i in rows["calibration"]])
-    w, b = fit(x, [not inside for _f, _x, inside in rows["calibration"]])
-    model = ScopeModel(w, b, 0.5, service.embedder.fingerprint())
-    print("Scope gate learned layer (decides when present):")
+    y = np.array([not inside for _f, _x, inside in rows["calibration"]])
+    (l2, epochs, threshold), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=0.95)
+    w, b = fit(x, list(y), l2=l2, epochs=epochs)
+    model = ScopeModel(w, b, threshold, service.embedder.fingerprint())
+    print(f"Scope gate learned layer: l2 {l2:g}, {epochs} epochs, threshold {threshold:.3f} "
+          f"(5-fold CV on calibration: precision {cv_p:.2f}, recall {cv_r:.2f})")
     for split in ("calibration", "test"):
         out = [(model.out_of_scope(xv), not inside) for _f, xv, inside in rows[split]]
         tp = sum(p and t for p, t in out)

@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from assistant.gate_data import DATA_DIR
+from core.learn import fit
+
+__all__ = ["FillerFilter", "InformativeModel", "features", "fit", "head", "load_model", "rates"]
 
 MODEL_FILE = DATA_DIR / "informative_model.json"
 HEAD_WORDS = 8
@@ -101,30 +104,6 @@ class FillerFilter:
                 for i, pr in zip(todo, prob, strict=True):
                     self._filler[ids[i]] = bool(pr < self.model.threshold)
         return {sid for sid in ids if self._filler[sid]}
-
-
-def fit(
-    x: np.ndarray, y: Sequence[bool], *, l2: float = 1e-3, epochs: int = 400, lr: float = 0.5
-) -> tuple[np.ndarray, float]:
-    """Logistic regression by full-batch gradient descent (deterministic; classes balanced).
-
-    >>> w, b = fit(np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [0.1, 0.9]]), [True, True, False, False])
-    >>> bool((np.array([[1.0, 0]]) @ w + b)[0] > 0 > (np.array([[0, 1.0]]) @ w + b)[0])
-    True
-    """
-    x = np.asarray(x, dtype=np.float64)
-    t = np.asarray(y, dtype=np.float64)
-    pos = max(t.sum(), 1.0)
-    neg = max(len(t) - t.sum(), 1.0)
-    sample_w = np.where(t == 1, len(t) / (2 * pos), len(t) / (2 * neg))
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    for _ in range(epochs):
-        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-        g = (p - t) * sample_w
-        w -= lr * (x.T @ g / len(t) + l2 * w)
-        b -= lr * float(g.mean())
-    return w, b
 
 
 def rates(prob: np.ndarray, y: Sequence[bool], threshold: float) -> dict[str, float]:
