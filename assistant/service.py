@@ -27,6 +27,8 @@ from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
 from assistant.gates.message import read_message
+from assistant.gates.red_flag_model import load_red_flag_model, sentences
+from assistant.gates.red_flags import RedFlag, default_rules
 from assistant.gates.scope import ScopeFeatures, ScopeGate, load_calibration
 from assistant.gates.scope_model import load_scope_model, scope_vector
 from assistant.models import Answer, Passage, Turn
@@ -60,6 +62,7 @@ class Assistant:
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
         self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
+        self.red_flag_model = load_red_flag_model(embedder.fingerprint())
         model = load_model(embedder.fingerprint())
         self.filler = FillerFilter(model, embedder.embed) if model is not None else None
 
@@ -71,6 +74,14 @@ class Assistant:
                 final = item
         assert final is not None
         return final
+
+    def _learned_red_flag(self, question: str) -> RedFlag | None:
+        """The red-flag gate's learned layer over the message's sentences (None without it)."""
+        if self.red_flag_model is None:
+            return None
+        parts = sentences(question)
+        hit = self.red_flag_model.detect(parts, self.embedder.embed(parts)) if parts else None
+        return default_rules().flag(hit.flag, hit.sentence) if hit else None
 
     def refresh(self) -> None:
         """Switch to a newer index build if `pht ingest` wrote one since this one was loaded."""
@@ -95,7 +106,8 @@ class Assistant:
         t0 = time.perf_counter()
         self.refresh()
         timings: dict[str, float] = {}
-        gate = check_question(question, history, max_chars=self.settings.max_question_chars)
+        gate = check_question(question, history, max_chars=self.settings.max_question_chars,
+                              second_opinion=self._learned_red_flag)
         if gate.status == "invalid_input":
             yield self._finish(question, Draft("invalid_input", [gate.message]), t0, timings, "")
             return

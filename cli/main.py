@@ -94,12 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: PHT_INDEX_DIR or .pht/index)")
     p.set_defaults(func=cmd_ingest)
 
-    from cli import ask, llm, tools
+    from cli import ask, llm, tools, train
     from evals import cli as eval_cli
 
     ask.register(sub)
     eval_cli.register(sub)
     tools.register(sub)
+    train.register(sub)
     llm.register(sub)
     return parser
 

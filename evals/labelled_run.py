@@ -4,7 +4,8 @@ Regex-labelled sets (``evals.realq``): the team's own shapes (``evals/datasets/s
 and, where it lies beside the clone, the real-question development set
 (``../shared/eval/real_questions_*.json``; skipped with a note when absent). Narrative gate
 sets: ``red_flag_narratives.yaml`` and ``scope_narratives.yaml``, scored per split
-(calibration / test; the test split is never used for tuning); a mixed scope message (one
+(calibration / test; the test split is never used for tuning), and the held-out test split of
+the red-flag layer's labelled sentences (``assistant/data/red_flag_sentences.yaml``); a mixed scope message (one
 with a ``covered_part``) may also be answered in part with a notice naming what the articles
 don't cover. ``run_labelled`` returns the
 report section and extra metrics as (numerator, denominator) pairs, which ``pht eval`` adds to
@@ -27,10 +28,20 @@ from evals.realq import judge, load_labelled, summarise
 SHARED_EVAL = Path("..") / "shared" / "eval"
 Extra = dict[str, tuple[float, float]]
 _NOT_COVERED = re.compile(r"\b(?:don.t|do not|doesn.t|does not) cover\b", re.IGNORECASE)
+SENTENCES = Path(__file__).resolve().parent.parent / "assistant" / "data" / "red_flag_sentences.yaml"
+_GATE_SETS = (  # name, file, list key, positive item, status that counts as a hit, splits
+    ("red_flag", DATASETS / "red_flag_narratives.yaml", "items", lambda i: bool(i["red_flag"]),
+     "red_flag", ("calibration", "test")),
+    ("scope", DATASETS / "scope_narratives.yaml", "questions", lambda i: not bool(i["in_scope"]),
+     "out_of_scope", ("calibration", "test")),
+    # single sentences: the red-flag learned layer trains on the train split; test is held out
+    ("red_flag_sentences", SENTENCES, "sentences", lambda i: i["flag"] is not None, "red_flag",
+     ("test",)),
+)
 NARRATIVE_METRICS = tuple(
     f"narrative_{name}_{split}_{m}"
-    for name in ("red_flag", "scope")
-    for split in ("calibration", "test")
+    for name, *_rest, splits in _GATE_SETS
+    for split in splits
     for m in ("recall", "precision", "false_alarm_rate")
 )
 
@@ -98,21 +109,20 @@ def _narratives(
     service: AnswerService, datasets_dir: Path, section: dict[str, Any], extra: Extra,
     tick: Callable[[str], None],
 ) -> None:
-    sets = (
-        ("red_flag", datasets_dir / "red_flag_narratives.yaml", "items", "red_flag", "red_flag"),
-        ("scope", datasets_dir / "scope_narratives.yaml", "questions", "in_scope", "out_of_scope"),
-    )
-    for name, path, key, field, status in sets:
-        for split in ("calibration", "test"):
+    for name, path, key, is_positive, status, splits in _GATE_SETS:
+        if path.parent == DATASETS:
+            path = datasets_dir / path.name
+        for split in splits:
             tp = fp = fn = tn = 0
             errors = []
             for item in _items(path, key):
                 if item.get("split") != split:
                     continue
-                positive = bool(item[field]) if name == "red_flag" else not bool(item[field])
-                answer = service.ask(str(item["question"]))
+                positive = is_positive(item)
+                text = str(item.get("question", item.get("text", "")))
+                answer = service.ask(text)
                 got = answer.status
-                tick(str(item["question"])[:30])
+                tick(text[:30])
                 hit = got == status
                 if name == "scope" and item.get("covered_part") and got == "answered":
                     # a mixed message: answering the covered part and naming the rest is right
@@ -122,7 +132,7 @@ def _narratives(
                 fn += positive and not hit
                 tn += not positive and not hit
                 if hit != positive:
-                    errors.append({"question": item["question"], "expected": positive, "got": got})
+                    errors.append({"question": text, "expected": positive, "got": got})
             prefix = f"narrative_{name}_{split}"
             extra[f"{prefix}_recall"] = (tp, tp + fn)
             extra[f"{prefix}_precision"] = (tp, tp + fp)

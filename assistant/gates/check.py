@@ -10,7 +10,7 @@ retriever (``assistant.gates.scope.ScopeGate.decide``), and everything after ret
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -55,9 +55,12 @@ def notices_for(intents: frozenset[str]) -> tuple[str, ...]:
 
 
 def check_question(
-    question: str, history: Sequence[Turn] = (), *, max_chars: int = 2000
+    question: str, history: Sequence[Turn] = (), *, max_chars: int = 2000,
+    second_opinion: Callable[[str], RedFlag | None] | None = None,
 ) -> GateResult:
-    """Run the pre-retrieval gates on one user message.
+    """Run the pre-retrieval gates on one user message. ``second_opinion`` (the red-flag
+    gate's learned layer, see ``assistant.gates.red_flag_model``) is asked when the rules find
+    no red flag.
 
     >>> check_question("  ").status
     'invalid_input'
@@ -71,6 +74,8 @@ def check_question(
     if invalid is not None:
         return GateResult("invalid_input", invalid.message, invalid=invalid)
     flag = check_red_flag(question)  # on the user's own words, injection or not
+    if flag is None and second_opinion is not None:  # the learned layer only adds escalations
+        flag = second_opinion(question)
     intents = detect_intents(question)
     cleaned = strip_injection(question) if "injection" in intents else question
     query = rewrite_followup(cleaned, history) if cleaned.strip() else ""

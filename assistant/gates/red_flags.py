@@ -214,6 +214,13 @@ class RedFlagRules:
         message = f"{self.reasons[fid].strip()} {self.actions[severity].strip()}"
         return RedFlag(flag=fid, severity=severity, message=message, evidence=evidence)
 
+    def flag(self, fid: str, evidence: str) -> RedFlag:
+        """The red flag ``fid`` with its escalation message (for the learned layer's hits)."""
+        severity = next((f.severity for f in self.flags if f.id == fid), None)
+        if severity is None:
+            severity = cast(Severity, self.pain["severity"])
+        return self._make(fid, severity, evidence)
+
     def detect(self, question: str) -> list[RedFlag]:
         """Every red flag the question reports, most severe first (YAML order, pain last)."""
         text = self.prepare(question)
