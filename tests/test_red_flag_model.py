@@ -80,7 +80,7 @@ def test_flag_messages_exist_for_every_flag_the_layer_can_report() -> None:
 
 
 @pytest.mark.model
-def test_shipped_layer_adds_recall_on_held_out_sentences_without_false_alarms(real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_layer_adds_recall_on_held_out_sentences_without_false_alarms(real_embedder) -> None:
     model = load_red_flag_model(real_embedder.fingerprint())
     assert model is not None, "run `pht train-red-flags` for this embedding model"
     data = yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(encoding="utf-8"))
