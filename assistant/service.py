@@ -26,6 +26,7 @@ from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
+from assistant.gates.intents import detect_intents
 from assistant.gates.message import read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
@@ -152,7 +153,13 @@ class Assistant:
         elif self.llm is not None and "promotion" not in gate.intents:
             yield from self._llm_or_fallback(compose, question, history, query, vec, gate, draft)
         elif "promotion" in gate.intents and draft.citations:
-            yield draft.parts[0] + "\n\n"  # the product question is answered by the promotion note
+            # the product question is answered by the promotion note; the message's other asks
+            # ("...and should I take time off?") are answered from the articles after it
+            others = [(q, v) for a, q, v in asks if "promotion" not in detect_intents(a)]
+            if others and len(others) < len(asks):
+                compose.extractive(*others[0], passages, draft, gate.intents - {"promotion"}, others)
+            for part in draft.parts:
+                yield part + "\n\n"
         else:
             t = time.perf_counter()
             compose.extractive(*queries[0], passages, draft, gate.intents, queries)

@@ -53,3 +53,17 @@ def test_a_plain_question_is_one_ask_and_no_narrative() -> None:
 def test_many_questions_keep_the_last_few() -> None:
     m = read_message(" ".join(f"Question {i} about tendons?" for i in range(6)))
     assert len(m.asks) == MAX_ASKS and m.asks[-1].text == "Question 5 about tendons?"
+
+
+def test_one_sentence_joining_two_questions_is_two_asks() -> None:
+    m = read_message("Deep ache at the sit bone since March. What is this and what should I be doing??")
+    assert [a.text for a in m.asks] == ["What is this?", "what should I be doing??"]
+    assert m.narrative == "Deep ache at the sit bone since March."
+    m = read_message("My sit bone hurts. Does rest and ice help, or should I keep running?")
+    assert [a.text for a in m.asks] == ["Does rest and ice help?", "should I keep running?"]
+    assert len(read_message("Does rest and ice help my sit bone pain?").asks) == 1
+
+
+def test_generic_words_do_not_make_a_subject() -> None:
+    m = read_message("Sore sit bone after long runs. What should I actually be doing?")
+    assert not m.asks[0].has_subject

@@ -124,3 +124,12 @@ def test_the_web_app_keeps_follow_ups_to_themselves(
         assert "hill" not in b["standalone_question"].lower()
     finally:
         server.close()
+
+
+def test_a_product_ask_next_to_a_running_ask_gets_both_answered(assistant: Assistant) -> None:
+    a = assistant.ask("Does the HEAL supplement actually do anything for PHT, and should I take "
+                      "a few weeks off running completely?")
+    assert a.status == "answered"
+    promo = [c for c in a.citations if c.kind != "content"]
+    assert promo, "the product ask is answered by naming the promotion"
+    assert len(a.citations) > len(promo), "the running ask is answered from the articles too"

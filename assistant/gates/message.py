@@ -39,7 +39,13 @@ _FUNCTION = frozenset(
     "a an the i me my you your it is are am be do does did can could should would will what "
     "how why when where which who any ideas tips advice think thoughts recommend suggest next "
     "step steps problem issue going on this that there here to of for and or so now get better "
-    "else anything something help please is it ok okay safe keep do you".split()
+    "else anything something help please is it ok okay safe keep do you actually really just "
+    "doing going happening wrong best way need think guys everyone anyone someone".split()
+)
+# "What is this and what should I be doing?": one sentence, two asks
+_COMPOUND = re.compile(
+    r",?\s+(?:and|or|also)\s+(?=(?:what|how|is|are|should|can|could|do|does|will|would|why|when|"
+    r"which|any)\b)", re.IGNORECASE,
 )
 
 
@@ -108,11 +114,26 @@ def read_message(text: str) -> Message:
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),))
     narrative = " ".join(s for s in sentences if s not in asks)
-    kept = asks[-MAX_ASKS:]
+    # an ask joining two questions ("What is this and what should I be doing?") is two asks
+    kept = [part for a in asks for part in _split_compound(a)][-MAX_ASKS:]
     return Message(
         narrative,
         tuple(Ask(a, ask_kind(a), _has_subject(a)) for a in kept),
     )
+
+
+def _split_compound(ask: str) -> list[str]:
+    """An ask split where "and"/"or" opens a second question.
+
+    >>> _split_compound("What is this and what should I be doing??")
+    ['What is this?', 'what should I be doing??']
+    >>> _split_compound("Does rest and ice help?")
+    ['Does rest and ice help?']
+    """
+    parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
+    if len(parts) < 2:
+        return [ask]
+    return [p if p.endswith(("?", ".", "!")) else p + "?" for p in parts]
 
 
 def _has_subject(ask: str) -> bool:

@@ -34,8 +34,8 @@ MIN_WORDS = 3
 def sentences(text: str) -> list[str]:
     """The sentences the layer reads (three words or more; a short message is one sentence).
 
-    >>> sentences("Ran 10k. Ouch! Then it felt like a kick mid stride and I can't walk")
-    ['Ran 10k.', "Then it felt like a kick mid stride and I can't walk"]
+    >>> sentences("I ran 10k. Ouch! Then it felt like a kick mid stride and I can't walk")
+    ['I ran 10k.', "Then it felt like a kick mid stride and I can't walk"]
     """
     found = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= MIN_WORDS]
     return found or ([text.strip()] if text.strip() else [])
