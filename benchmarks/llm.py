@@ -16,6 +16,7 @@ Usage: ``.venv/bin/python benchmarks/llm.py [--model PATH] [--python PY] [--max-
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -55,11 +56,23 @@ def main() -> None:
     ap.add_argument("--ctx", type=int, default=2048)
     ap.add_argument("--structured", default="auto", choices=["auto", "json_schema", "markers"])
     ap.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    ap.add_argument("--only", default="", help="ask only the questions containing this text")
+    ap.add_argument(
+        "--raw", action="store_true", help="print each raw completion and every notice (diagnosis)"
+    )
     args = ap.parse_args()
 
     questions = [("safety", q) for q in SAFETY] + [("ordinary", q) for q in ORDINARY]
+    if args.only:
+        questions = [(k, q) for k, q in questions if args.only.lower() in q.lower()]
     if args.limit:
         questions = questions[: args.limit]
+    if args.raw:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("           RAW %(message)s"))
+        raw_log = logging.getLogger("assistant.llm.answerer")
+        raw_log.setLevel(logging.DEBUG)
+        raw_log.addHandler(handler)
     embedder = SentenceTransformerEmbedder()
     load_before = _load()
     floor_ms = []
@@ -115,6 +128,9 @@ def main() -> None:
                     print(f"           {why[0][:220] if why else final.status}")
                 for issue in issues:
                     print(f"           PROBLEM: {issue}")
+                if args.raw:
+                    for notice in final.notices:
+                        print(f"           NOTICE {notice[:300]}")
         finally:
             server.stop()
 
