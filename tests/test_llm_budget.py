@@ -66,7 +66,7 @@ def test_unknown_encoding_falls_back_to_the_embedder_tokenizer_with_margin_and_l
 def test_unknown_encoding_without_fallback_uses_a_byte_estimate() -> None:
     counter = load_counter("no-such-encoding", None, margin=1.0)
     assert counter.count("abcdef") == 2
-    assert counter.name == "bytes/3x1"
+    assert counter.name == "bytes/3 x 1"
 
 
 def test_an_uncached_encoding_is_never_downloaded(
@@ -109,7 +109,7 @@ def test_a_cached_encoding_is_loaded_from_the_cache_only(
 
 def test_the_server_tokenizer_is_preferred_to_the_fallback() -> None:
     counter = load_counter("no-such-encoding", lambda t: 100, server=lambda t: len(t))
-    assert counter.name == "server /tokenizex1.05"
+    assert counter.name == "server /tokenize x 1.05"
     assert counter.count("abcdefghij") == 11  # ceil(10 * 1.05)
 
 

@@ -181,3 +181,21 @@ def test_for_prompt_keeps_content_and_labelled_sponsorship_only() -> None:
     assert "[1] Held-out article (newer edition)" in rendered
     assert "[2] " in rendered and "PAID PROMOTION, not medical advice" in rendered
     assert "Coach Sam" not in rendered
+
+
+def test_a_citation_to_the_wrong_passage_moves_to_the_passage_that_states_the_sentence() -> None:
+    v = verify_citations("Hills and speed come last [2]. Sitting pain matters [2].", [HILLS, SITTING])
+    assert v.text == "Hills and speed come last [1]. Sitting pain matters [2]."
+    assert [c.source for c in v.citations] == [HILLS.source, SITTING.source]
+    assert not any(n.startswith("Citation removed") for n in v.notices)
+
+
+def test_a_moved_citation_is_judged_by_the_meaning_guard_against_its_new_passage() -> None:
+    seen: list[list[str]] = []
+
+    def guard(sentence: str, cited: object) -> str:
+        seen.append([p.id for p in cited])  # type: ignore[attr-defined]
+        return ""
+
+    verify_citations("Hills and speed come last [2].", [HILLS, SITTING], guard=guard)
+    assert seen == [[HILLS.id]]

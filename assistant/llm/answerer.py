@@ -187,22 +187,27 @@ class LLMAnswerer:
         sentences = SentenceStream(structured)
         mark = self._clock()
         first = True
-        for delta in self._stream_text(messages, fmt):
-            if first:
-                timings["first_token"] = self._ms(mark)
-                first = False
-            for sep, sentence in sentences.feed(delta):
+        raw: list[str] = []  # the completion as received, logged at DEBUG for diagnosis
+        try:
+            for delta in self._stream_text(messages, fmt):
+                raw.append(delta)
+                if first:
+                    timings["first_token"] = self._ms(mark)
+                    first = False
+                for sep, sentence in sentences.feed(delta):
+                    shown = verifier.add(sentence, sep)
+                    if shown:
+                        yield shown
+            try:
+                rest = sentences.close()
+            except ValueError as exc:
+                raise LLMError(f"The LLM returned a malformed structured answer ({exc}).") from None
+            for sep, sentence in rest:
                 shown = verifier.add(sentence, sep)
                 if shown:
                     yield shown
-        try:
-            rest = sentences.close()
-        except ValueError as exc:
-            raise LLMError(f"The LLM returned a malformed structured answer ({exc}).") from None
-        for sep, sentence in rest:
-            shown = verifier.add(sentence, sep)
-            if shown:
-                yield shown
+        finally:
+            log.debug("LLM completion (%s): %s", "json" if structured else "markers", "".join(raw))
         timings["generate"] = self._ms(mark)
 
         mark = self._clock()

@@ -98,7 +98,7 @@ class ScaledCounter:
 
     @property
     def name(self) -> str:
-        return f"{self.label}x{self.margin:g}"
+        return f"{self.label} x {self.margin:g}"
 
     def count(self, text: str) -> int:
         return math.ceil(self.base(text) * self.margin)

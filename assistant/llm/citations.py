@@ -76,14 +76,18 @@ def supported(sentence: str, cited: Sequence[Passage]) -> bool:
     >>> supported("Add hills and speed last [1].", [p]), supported("Stretch hard daily [1].", [p])
     (True, False)
     """
+    return support_share(sentence, cited) >= float(_data()["support_min"])  # type: ignore[arg-type]
+
+
+def support_share(sentence: str, cited: Sequence[Passage]) -> float:
+    """Share of the sentence's content words found in ``cited`` (1.0 when it has none)."""
     words = content_words(_MARKERS.sub("", sentence))
     if not words:
-        return True
+        return 1.0
     have: set[str] = set()
     for p in cited:
         have |= content_words(p.text) | content_words(p.section)
-    share = len(words & have) / len(words)
-    return share >= float(_data()["support_min"])  # type: ignore[arg-type]
+    return len(words & have) / len(words)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

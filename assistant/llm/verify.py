@@ -8,7 +8,9 @@ removed; the meaning ``guard`` (``meaning.MeaningGuard``) removes a sentence tha
 opposite of, or another number than, the passages it cites (all passages when it cites
 none), or superseded advice; a cited sentence whose words the passages do not support
 loses its citation; a sentence left without a valid citation is flagged or dropped
-(``unsupported``). Kept markers are renumbered 1..k in order of first appearance, so the
+(``unsupported``), unless another given passage supports it: then the citation
+moves to that passage (small models often cite the wrong number) and the meaning guard judges
+the sentence against it. Kept markers are renumbered 1..k in order of first appearance, so the
 streamed text equals the final text. If the first statement is contradicted, or at least
 half of the statements are, the answer has lost its point and ``LLMError`` is raised so
 the caller falls back to the extractive answer. ``verify_citations`` runs it over a whole
@@ -30,6 +32,7 @@ from assistant.llm.citations import (
     is_unsafe,
     parse_markers,
     split_sentences,
+    support_share,
     supported,
 )
 from assistant.llm.meaning import bare_answer
@@ -71,6 +74,11 @@ class Verifier:
             self.unsafe += 1
             return None
         claim = _is_claim(sentence)
+        if valid and not supported(sentence, [self.passages[k - 1] for k in valid]):
+            better = self._supporting(sentence)
+            if better:  # the model cited the wrong passage: cite the one that states it
+                valid = [better]
+                sentence = _with_only_marker(sentence, better)
         if claim and self.guard is not None:
             why = self.guard(sentence, [self.passages[k - 1] for k in valid] or self.passages)
             if why:
@@ -109,6 +117,12 @@ class Verifier:
         self.kept.append((shown, valid))
         self.pieces.append(piece)
         return piece
+
+    def _supporting(self, sentence: str) -> int:
+        """The given passage that best supports ``sentence`` on its own (1-based), or 0."""
+        shares = [(support_share(sentence, [p]), k) for k, p in enumerate(self.passages, 1)]
+        share, best = max(shares, key=lambda t: (t[0], -t[1]), default=(0.0, 0))
+        return best if share and supported(sentence, [self.passages[best - 1]]) else 0
 
     def finish(self) -> Verified:
         """The verified answer; raises ``LLMError`` when nothing verifiable is left."""
@@ -169,6 +183,18 @@ class Verifier:
             )
         text = "".join(self.pieces).strip()
         return Verified(text, citations, notices, [self.passages[k - 1] for k in self.order])
+
+
+def _with_only_marker(sentence: str, k: int) -> str:
+    """``sentence`` with its markers replaced by one ``[k]`` where the first one stood.
+
+    >>> _with_only_marker("Hills last [2][3].", 1)
+    'Hills last [1].'
+    """
+    first = _MARKERS.search(sentence)
+    if not first:
+        return sentence
+    return sentence[: first.start()] + f" [{k}]" + _MARKERS.sub("", sentence[first.start() :])
 
 
 def verify_citations(

@@ -132,7 +132,7 @@ def analyze(text: str, *, negate: bool = False) -> Statement:
     norm = normalize(text)
     tokens = tokenize(norm)
     words = [t.text for t in tokens]
-    cues = find_cues(tokens)
+    cues = find_cues(tokens, prohibitions="negate")  # generated advice: "avoid X" denies X
     used: set[int] = set()
     mentions = []
     for m in extract_numbers(tokens):

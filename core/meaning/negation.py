@@ -5,7 +5,10 @@
 it"), *both* cues (copula/modal negation) also negate the preceding tokens of their clause
 ("static stretching before a run is not recommended"), *pseudo* cues look like negation but
 are skipped ("not only", "no more than", "whether or not"), *hedges* make their clause
-uncertain ("I thought that stretching would solve it"). Scopes stop at terminators (",", ";",
+uncertain ("I thought that stretching would solve it"), *prohibitions* ("avoid", "refrain
+from") scope forward like a forward cue and are advice, not a denial: they make what they cover
+uncertain, or negate it when the caller passes ``prohibitions="negate"`` (the runtime check of
+generated advice does; the claim matcher, judging statements, keeps the default). Scopes stop at terminators (",", ";",
 "but", "and", "if", ...). ``number_cue`` tells when a cue negates a comparator instead of the
 sentence ("do not have pain greater than 3/10"). Double negation is the caller's business
 (parity of the cues covering a token); this module does no concept matching.
@@ -19,7 +22,7 @@ from typing import Literal
 
 from core.meaning.normalize import Token, load_data, tokenize
 
-CueKind = Literal["forward", "both", "hedge"]
+CueKind = Literal["forward", "both", "hedge", "prohibit"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,8 @@ class _Lists:
 def _lists() -> _Lists:
     d = load_data("negation")
     phrases: list[tuple[tuple[str, ...], str]] = []
-    for kind in ("pseudo", "both", "forward", "hedge"):  # order breaks ties of equal length
-        for p in d[kind]:
+    for kind in ("pseudo", "both", "forward", "prohibit", "hedge"):  # ties: this order
+        for p in d.get(kind, ()):
             phrases.append((tuple(t.text for t in tokenize(str(p))), kind))
     phrases.sort(key=lambda p: -len(p[0]))  # stable: equal lengths keep the order above
     return _Lists(
@@ -71,8 +74,13 @@ def _lists() -> _Lists:
     )
 
 
-def find_cues(tokens: list[Token]) -> list[Cue]:
+def find_cues(
+    tokens: list[Token], prohibitions: Literal["uncertain", "negate"] = "uncertain"
+) -> list[Cue]:
     """Negation and hedge cues of a sentence with their scopes.
+
+    A prohibition ("avoid X") comes back as a ``hedge`` with a forward scope, or as a negating
+    ``prohibit`` cue with ``prohibitions="negate"``.
 
     >>> from core.meaning.normalize import normalize
     >>> toks = tokenize(normalize("Stretching won't fix it, but loading will."))
@@ -80,6 +88,9 @@ def find_cues(tokens: list[Token]) -> list[Cue]:
     [('both', 'will not', ['stretching', 'fix', 'it'])]
     >>> find_cues(tokenize(normalize("Not only does it help, it lasts.")))
     []
+    >>> toks = tokenize("strengthen your calves and avoid overuse")
+    >>> [(c.kind, c.negates) for c in find_cues(toks)], [c.kind for c in find_cues(toks, "negate")]
+    ([('hedge', False)], ['prohibit'])
     """
     lists = _lists()
     words = [t.text for t in tokens]
@@ -90,7 +101,11 @@ def find_cues(tokens: list[Token]) -> list[Cue]:
         for phrase, kind in lists.phrases:
             k = len(phrase)
             if tuple(words[i : i + k]) == phrase:
-                if kind != "pseudo":
+                if kind == "prohibit":
+                    cue = _scoped("forward", " ".join(phrase), i, i + k, words, lists)
+                    as_kind: CueKind = "prohibit" if prohibitions == "negate" else "hedge"
+                    cues.append(Cue(as_kind, cue.phrase, cue.start, cue.end, cue.back, cue.fwd))
+                elif kind != "pseudo":
                     cues.append(_scoped(kind, " ".join(phrase), i, i + k, words, lists))
                 i += k
                 break
