@@ -69,10 +69,10 @@ bench: install-dev
 	$(PY) benchmarks/answer.py
 	$(PY) benchmarks/scale.py --sizes 2,10 --rounds 1
 
-# The issue #16 table at a clinic's scale: 10k chunks with the real model, 100k with a fake
+# The issue #16 table at a clinic's scale: 10k chunks (133 files) with the real model, 100k (1,330) with a fake
 # embedder, locally and on a Chroma server (takes an hour or more on 2 cores).
 bench-scale: install-dev
-	$(PY) benchmarks/scale.py --sizes 2,10,40,120 --fake-sizes 1170 --server
+	$(PY) benchmarks/scale.py --sizes 2,10,40,133 --fake-sizes 1330 --server
 
 clean:
 	rm -rf .pht eval-out test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,14 @@ dimension (384) where only index behaviour is measured (said so in the table). P
 - an unchanged re-ingest after model load (target <= 2 s);
 - peak RSS of an answering process (targets 1 GB at 10k chunks, 2 GB at 100k) and warm
   p50 / p95 over the eval questions (targets 50 ms at 10k, 100 ms at 100k);
-- with ``--server``, the largest size again against a ``chroma run`` server.
+- with ``--server``, the largest size again against a ``chroma run`` server that serves the
+  local row's index folder (its tables become the server client's local cache), so the
+  corpus is not ingested twice; start-up, re-ingest, RSS and latencies go through HTTP.
+
+``--workdir DIR`` keeps each size's corpus and index: a later run reuses them (the ingest
+figures saved the first time, the answering ones measured again). The load average of the
+machine at ingest and after the answering figures is printed with each row, and the bare
+query-embedding time (the floor of any warm answer).
 
 Usage: ``.venv/bin/python benchmarks/scale.py --sizes 2,10,40,120 --fake-sizes 1170 --server``
 (it prints figures and asserts nothing; the big sizes take long on 2 cores).
@@ -21,6 +28,8 @@ Usage: ``.venv/bin/python benchmarks/scale.py --sizes 2,10,40,120 --fake-sizes 1
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import json
 import os
 import random
@@ -37,6 +46,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -50,7 +61,7 @@ def build_corpus(dest: Path, files: int) -> None:
     src = ROOT / "corpus"
     shutil.copytree(src, dest)
     articles = sorted(src.glob("*.txt"))
-    meta = (src / "metadata.yaml").read_text(encoding="utf-8")
+    meta = (src / "metadata.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"  # entries under `articles:`
     for i in range(max(0, files - len(articles))):
         base = articles[i % len(articles)]
         lines = base.read_text(encoding="utf-8").split("\n")
@@ -59,7 +70,7 @@ def build_corpus(dest: Path, files: int) -> None:
         varied = [_vary(ln, f"c{i}l{n}") for n, ln in enumerate(body)]
         name = f"synthetic-{i:05d}.txt"
         (dest / name).write_text("\n".join(head + varied), encoding="utf-8")
-        meta += f"\n{name}:\n  title: Synthetic article {i}\n  edition: copy {i}\n  edition_rank: 0\n"
+        meta += f"  {name}:\n    title: Synthetic article {i}\n    edition: copy {i}\n    edition_rank: 0\n"
     (dest / "metadata.yaml").write_text(meta, encoding="utf-8")
 
 
@@ -93,17 +104,53 @@ class TimedEmbedder:
 
 def make_embedder(fake: bool) -> Any:
     if fake:
-        from tests.fakes import FakeEmbedder
-
-        return FakeEmbedder(dimension=384, max_tokens=256, name="fake-hash-384")
+        return _cached_fake_class()()
     from ingest.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
 
+def _cached_fake_class() -> Any:
+    from tests.fakes import _WORD, FakeEmbedder
+
+    class CachedFake(FakeEmbedder):
+        """``tests.fakes.FakeEmbedder`` (same vectors), each token hashed once: at 400k texts
+        the fake must not be what the ingest row measures."""
+
+        def __init__(self) -> None:
+            super().__init__(dimension=384, max_tokens=256, name="fake-hash-384")
+            self._slots: dict[str, tuple[int, float]] = {}
+
+        def _vector(self, text: str) -> np.ndarray:
+            words = _WORD.findall(text.lower())
+            slots = [self._slot(t) for t in words + [a + "_" + b for a, b in itertools.pairwise(words)]]
+            v = np.zeros(self.dimension, dtype=np.float32)
+            if slots:
+                idx, sign = zip(*slots, strict=True)
+                v = np.bincount(idx, weights=sign, minlength=self.dimension).astype(np.float32)
+            n = float(np.linalg.norm(v))
+            if n == 0:
+                v[0] = 1.0
+                return v
+            return v / n
+
+        def _slot(self, token: str) -> tuple[int, float]:
+            hit = self._slots.get(token)
+            if hit is None:
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
+                hit = self._slots[token] = (h % self.dimension, 1.0 if (h >> 32) & 1 else -1.0)
+            return hit
+
+    return CachedFake
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+_WARM_UP = ("What helps a sore hamstring?", "How should I warm up before a run?",
+            "Is sitting on a hard chair a problem?")
 
 
 def child(args: argparse.Namespace) -> None:
@@ -114,12 +161,12 @@ def child(args: argparse.Namespace) -> None:
 
     embedder = make_embedder(args.fake)
     embedder.embed(["warm-up"])
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]  # PHT_* from the parent
+    settings = Settings(_env_file=None)  # PHT_* from the parent
     t = time.perf_counter()
     service = build_assistant(settings, embedder=embedder, backend="extractive")
     startup = time.perf_counter() - t
     questions = [c.question for c in load_cases() if c.question.strip()]
-    for q in questions[:5]:
+    for q in _WARM_UP:  # not the measured questions: their caches stay cold for the first pass
         service.ask(q)
     ms = []
     for _ in range(args.rounds):
@@ -127,9 +174,15 @@ def child(args: argparse.Namespace) -> None:
             t = time.perf_counter()
             service.ask(q)
             ms.append((time.perf_counter() - t) * 1000)
+    bare = []  # the floor: embedding the question alone
+    for q in questions:
+        t = time.perf_counter()
+        embedder.embed([q])
+        bare.append((time.perf_counter() - t) * 1000)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(json.dumps({"startup": startup, "p50": statistics.median(ms), "p95": pct(ms, 0.95),
-                      "rss_gb": rss, "n": len(ms)}))
+                      "rss_gb": rss, "n": len(ms), "embed_p50": statistics.median(bare),
+                      "embed_p95": pct(bare, 0.95)}))
 
 
 def run_child(env: dict[str, str], fake: bool, rounds: int) -> dict[str, float]:
@@ -161,44 +214,81 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("chroma server did not start")
 
 
-def measure(files: int, fake: bool, rounds: int, server: bool = False) -> dict[str, Any]:
+def measure(files: int, fake: bool, rounds: int, server: bool = False,
+            workdir: Path | None = None) -> dict[str, Any]:
+    """One row. With ``workdir``, the corpus and index are kept in it, and a later run with
+    the same size reuses them: the ingest figures saved then, the answering ones measured anew."""
+    if workdir is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return _measure(Path(tmp), files, fake, rounds, server)
+    local = workdir / f"{files}{'-fake' if fake else ''}"
+    folder = local.with_name(local.name + "-server") if server else local
+    folder.mkdir(parents=True, exist_ok=True)
+    if server and (local / "ingest.json").is_file() and not (folder / "ingest.json").is_file():
+        _serve_local_build(local, folder)
+    return _measure(folder, files, fake, rounds, server)
+
+
+def _serve_local_build(local: Path, folder: Path) -> None:
+    """Seed the server row with the local row's index (not a second ingest of the same corpus):
+    its Chroma folder becomes the server's, its tables the server client's local cache."""
+    for part in ("corpus", "data", "server"):
+        shutil.rmtree(folder / part, ignore_errors=True)
+    shutil.copytree(local / "corpus", folder / "corpus")
+    index = local / "data" / "index"
+    shutil.copytree(index, folder / "server", ignore=shutil.ignore_patterns("tables"))
+    shutil.copytree(index / "tables", folder / "data" / "cache" / "index-tables")
+    saved = json.loads((local / "ingest.json").read_text(encoding="utf-8"))
+    (folder / "ingest.json").write_text(json.dumps({**saved, "served_local": True}), encoding="utf-8")
+
+
+def _measure(tmp: Path, files: int, fake: bool, rounds: int, server: bool) -> dict[str, Any]:
     from core.settings import Settings
     from ingest.pipeline import ingest
 
     row: dict[str, Any] = {"files": files, "fake": fake, "server": server}
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus"
+    saved = tmp / "ingest.json"
+    corpus = tmp / "corpus"
+    if not saved.is_file():
+        for part in ("corpus", "data", "server"):  # leftovers of an interrupted run
+            shutil.rmtree(tmp / part, ignore_errors=True)
         build_corpus(corpus, files)
-        env = {**os.environ, "PHT_DATA_DIR": str(Path(tmp) / "data"), "PHT_CORPUS_DIR": str(corpus)}
-        proc = None
-        if server:
-            proc, port = start_server(Path(tmp) / "server")
-            env.update(PHT_CHROMA_HOST="127.0.0.1", PHT_CHROMA_PORT=str(port))
-        try:
-            settings = Settings(corpus_dir=corpus, data_dir=Path(tmp) / "data", _env_file=None,  # type: ignore[call-arg]
-                                chroma_host=env.get("PHT_CHROMA_HOST"),
-                                chroma_port=int(env["PHT_CHROMA_PORT"]) if server else None)
-            embedder = TimedEmbedder(make_embedder(fake))
-            embedder.embed(["warm-up"])
-            embedder.seconds = 0.0
+    env = {**os.environ, "PHT_DATA_DIR": str(tmp / "data"), "PHT_CORPUS_DIR": str(corpus)}
+    proc = None
+    if server:
+        proc, port = start_server(tmp / "server")
+        env.update(PHT_CHROMA_HOST="127.0.0.1", PHT_CHROMA_PORT=str(port))
+    try:
+        settings = Settings(corpus_dir=corpus, data_dir=tmp / "data", _env_file=None,
+                            chroma_host=env.get("PHT_CHROMA_HOST"),
+                            chroma_port=int(env["PHT_CHROMA_PORT"]) if server else None)
+        embedder = TimedEmbedder(make_embedder(fake))
+        embedder.embed(["warm-up"])
+        embedder.seconds = 0.0
+        if saved.is_file():
+            row.update(json.loads(saved.read_text(encoding="utf-8")), reused=True)
+        else:
             t = time.perf_counter()
             summary = ingest(settings, embedder)
             row["ingest"] = time.perf_counter() - t
             row["encode"] = embedder.seconds
-            row.update(chunks=summary.chunks, sentences=summary.sentences)
-            t = time.perf_counter()
-            again = ingest(settings, embedder)
-            row["reingest"] = time.perf_counter() - t
-            assert again.embedded == 0
-            if not fake:
-                row["cold_ask"] = wall([PHT, "ask", "What is proximal hamstring tendinopathy?"], env)
-                row["bare_load"] = wall([sys.executable, "-c", "from ingest.embed import "
-                                         "SentenceTransformerEmbedder as E; E().embed(['x'])"], env)
-            row.update(run_child(env, fake, rounds))
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
+            row.update(chunks=summary.chunks, sentences=summary.sentences, load=os.getloadavg()[0])
+        t = time.perf_counter()
+        again = ingest(settings, embedder)
+        row["reingest"] = time.perf_counter() - t
+        assert again.embedded == 0
+        keep = ("ingest", "encode", "chunks", "sentences", "load", "served_local")
+        saved.write_text(json.dumps({k: row[k] for k in keep if k in row}), encoding="utf-8")
+        if not fake:
+            row["cold_ask"] = wall([PHT, "ask", "What is proximal hamstring tendinopathy?"], env)
+            row["bare_load"] = wall([sys.executable, "-c", "from ingest.embed import "
+                                     "SentenceTransformerEmbedder as E; E().embed(['x'])"], env)
+        row.update(run_child(env, fake, rounds))
+        row["load_after"] = os.getloadavg()[0]
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
     return row
 
 
@@ -206,17 +296,20 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print("| files | chunks | sentences | embedder | cold ingest / encode inside it (target <= 1.1x) "
           "| cold `pht ask` / bare import+load (<= 1.3x) | start-up after model load "
           "| unchanged re-ingest (<= 2 s) | RSS (<= 1 GB @10k, 2 GB @100k) "
-          "| warm p50 / p95 (p95 <= 50 ms @10k, 100 ms @100k) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| warm p50 / p95 (p95 <= 50 ms @10k, 100 ms @100k) | bare query embed p50 / p95 | load avg at ingest / answers |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         kind = ("fake 384-d" if r["fake"] else "real") + (", Chroma server" if r["server"] else "")
         ratio = r["ingest"] / r["encode"] if r["encode"] else float("nan")
+        if r.get("served_local"):
+            kind += " (serving the local row's index: ingest figures are the local row's)"
         cold = (f"{r['cold_ask']:.1f} s / {r['bare_load']:.1f} s ({r['cold_ask'] / r['bare_load']:.2f}x)"
                 if "cold_ask" in r else "n/a (fake)")
         print(f"| {r['files']} | {r['chunks']:,} | {r['sentences']:,} | {kind} "
               f"| {r['ingest']:.1f} s / {r['encode']:.1f} s ({ratio:.2f}x) | {cold} "
               f"| {r['startup']:.2f} s | {r['reingest']:.2f} s | {r['rss_gb']:.2f} GB "
-              f"| {r['p50']:.0f} / {r['p95']:.0f} ms |", flush=True)
+              f"| {r['p50']:.0f} / {r['p95']:.0f} ms | {r['embed_p50']:.0f} / {r['embed_p95']:.0f} ms "
+              f"| {r.get('load', float('nan')):.1f} / {r.get('load_after', float('nan')):.1f} |", flush=True)
 
 
 def main() -> None:
@@ -224,7 +317,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="2,10", help="files per corpus, real model")
     parser.add_argument("--fake-sizes", default="", help="files per corpus, fake embedder")
     parser.add_argument("--server", action="store_true", help="also the largest size on a Chroma server")
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the eval questions")
+    parser.add_argument("--rounds", type=int, default=1, help="passes over the eval questions")
+    parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here; a later run "
+                        "reuses them (ingest figures saved, answering figures measured again)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,13 +329,19 @@ def main() -> None:
     plan = [(int(n), False) for n in args.sizes.split(",") if n]
     plan += [(int(n), True) for n in args.fake_sizes.split(",") if n]
     rows = []
+    temp = None
+    if args.server and args.workdir is None:  # the server row serves the local row's index
+        temp = tempfile.TemporaryDirectory()
+        args.workdir = Path(temp.name)
     for files, fake in plan:
-        rows.append(measure(files, fake, args.rounds))
+        rows.append(measure(files, fake, args.rounds, workdir=args.workdir))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     if args.server and plan:
         files, fake = plan[-1]
-        rows.append(measure(files, fake, args.rounds, server=True))
+        rows.append(measure(files, fake, args.rounds, server=True, workdir=args.workdir))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    if temp is not None:
+        temp.cleanup()
     print(f"{os.cpu_count()} CPU cores; warm figures over {args.rounds} passes of the eval questions.")
     print_table(rows)
 

@@ -38,6 +38,7 @@ _TRANSLATE = str.maketrans(
     }
 )
 _WS = re.compile(r"\s+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def is_blank(ch: str) -> bool:
@@ -64,7 +65,8 @@ def normalize(text: str, *, lower: bool = False) -> str:
     'a b'
     """
     out = text.translate(_TRANSLATE)
-    out = "".join(" " if _is_symbol(c) else c for c in out)
+    if not out.isascii():  # no ASCII character is a symbol: look only at the others
+        out = _NON_ASCII.sub(lambda m: " " if _is_symbol(m.group()) else m.group(), out)
     out = _WS.sub(" ", out).strip()
     return out.lower() if lower else out
 

@@ -209,6 +209,18 @@ class BuildTables:
         for (rid,) in self._query("SELECT id FROM chunks UNION ALL SELECT id FROM sentences"):
             yield rid
 
+    def chunk_ids_of(self, sentence_ids: list[str]) -> list[str]:
+        """The chunk id of each sentence id, in the same order (unknown ids left out).
+        One query per call: a search maps its nearest sentences without reading their
+        metadata back from Chroma."""
+        found: dict[str, str] = {}
+        for start in range(0, len(sentence_ids), 500):  # well below SQLite's variable limit
+            part = sentence_ids[start : start + 500]
+            found.update(self._query(
+                "SELECT s.id, c.id FROM sentences s JOIN chunks c ON c.row = s.chunk_row "
+                f"WHERE s.id IN ({','.join('?' * len(part))})", tuple(part)))
+        return [found[sid] for sid in sentence_ids if sid in found]
+
     def sentence(self, sid: str) -> tuple[int, str] | None:
         """The sentence's vector row and duplicate key."""
         got = self._query("SELECT row, dup_key FROM sentences WHERE id = ?", (sid,))

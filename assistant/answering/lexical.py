@@ -16,7 +16,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -51,8 +51,9 @@ class Synonyms:
         ['sore', 'sit', 'bone', 'ischial', 'tuberosity']
         """
         out = list(query_terms)
+        present = set(query_terms)
         for group in self.groups:
-            if any(_contains(query_terms, p) for p in group):
+            if any(p[0] in present and _contains(query_terms, p) for p in group):
                 for phrase in group:
                     out.extend(t for t in phrase if t not in out)
         return out
@@ -176,6 +177,11 @@ class LexicalIndex:
         self.n_docs = self.table.n_docs
         self.vocabulary = set(self.table.vocab) | self.synonyms.vocabulary()
         self.typos = TypoIndex(self.vocabulary)
+        # a question asks for the same repair several times (dense query, BM25, expansions)
+        self.repair = lru_cache(maxsize=4096)(self._repair)
+
+    def _repair(self, term: str) -> str:
+        return correct_typos([term], self.vocabulary, index=self.typos)[0]
 
     @classmethod
     def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
@@ -193,7 +199,7 @@ class LexicalIndex:
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
         when the query has any other content word."""
-        found = correct_typos(terms(query), self.vocabulary, index=self.typos)
+        found = [self.repair(t) for t in terms(query)]
         specific = [t for t in found if t not in self.topic]
         return specific or found
 
@@ -225,6 +231,6 @@ class LexicalIndex:
             if w in STOPWORDS or t in self.vocabulary or len(t) < 5 or w.isdigit():
                 out.append(w)
             else:
-                fixed = correct_typos([t], self.vocabulary, index=self.typos)[0]
+                fixed = self.repair(t)
                 out.append(fixed if fixed != t else w)
         return " ".join(out)

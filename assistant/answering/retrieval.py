@@ -203,6 +203,7 @@ class Retriever:
         self._kinds = self.tables.kind_counts()
         self._n_content_sentences = int(self._sentences.count())
         self.lexical = LexicalIndex.from_table(self.tables.bm25)
+        self._dense_memo: tuple[bytes, list[tuple[str, float]]] | None = None
 
     # --- ranking -------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
@@ -213,8 +214,17 @@ class Retriever:
         if n <= 0:
             return []
         if kind == CONTENT:  # content has its own collection: no metadata filter
-            got = self._chunks.query(query_embeddings=[vector.tolist()], n_results=n,
-                                     include=["distances"])
+            # The scope gate's best similarity and the search ask with the same vector: one
+            # query of ``candidates`` serves both (the last one is kept).
+            key, memo = vector.tobytes(), self._dense_memo
+            if memo is None or memo[0] != key or len(memo[1]) < n:
+                want = max(n, min(self.candidates, len(self.content_ids)))
+                got = self._chunks.query(query_embeddings=[vector.tolist()], n_results=want,
+                                         include=["distances"])
+                memo = (key, [(i, 1.0 - float(d)) for i, d in
+                              zip(got["ids"][0], got["distances"][0], strict=True)])
+                self._dense_memo = memo
+            return memo[1][:n]
         else:
             got = self._other_chunks.query(
                 query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
@@ -241,7 +251,7 @@ class Retriever:
             if self._is_intro(cid):
                 fused[cid] *= f.intro_prior
         ranked = sorted(fused, key=lambda cid: (-fused[cid], self.passages[cid].source, self.passages[cid].start))
-        return self._collapse(ranked, fused)[:k]
+        return self._collapse(ranked, fused, k)
 
     def best_sentence_chunks(self, vec: np.ndarray, n: int = 60) -> list[str]:
         """Content chunks ranked by their best-matching sentence (Chroma sentence search)."""
@@ -251,18 +261,20 @@ class Retriever:
             return []
         got = self._sentences.query(  # content sentences only: no metadata filter
             query_embeddings=[vec.tolist()], n_results=min(n, self._n_content_sentences),
-            include=["metadatas"],
+            include=["distances"],  # ids only: their chunks come from the build's tables
         )
-        return list(dict.fromkeys(str(meta["chunk_id"]) for meta in got["metadatas"][0]))
+        return list(dict.fromkeys(self.tables.chunk_ids_of(list(got["ids"][0]))))
 
     def _is_intro(self, cid: str) -> bool:
         p = self.passages[cid]
         return p.section == "" or normalize(p.section) == normalize(p.title)
 
-    def _collapse(self, ranked: Sequence[str], fused: dict[str, float]) -> list[Passage]:
+    def _collapse(self, ranked: Sequence[str], fused: dict[str, float], k: int) -> list[Passage]:
         out: list[Passage] = []
         seen: set[str] = set()
         for cid in ranked:
+            if len(out) >= k:
+                break
             p = self.passages[cid]
             group = p.dup_group or cid
             if group in seen:
