@@ -4,9 +4,10 @@ A row per block: what the rule layer (``ingest.rule_kinds``) decided and saw (fi
 the line's own kind, its shape, bullets, name lines, first person, pattern scores per
 kind, the clinical topic score), a few measured shapes of the text (length, end
 punctuation, digits, dosage-like numbers, capitalised words, position on the page), the
-rule kinds of the neighbours, and the embedding model's vector of the line and of the
-lines around it. Pure: the caller embeds the lines (``page_texts`` says which texts) and
-passes the vectors in. It does not learn or decide anything (``ingest.block_model`` does).
+rule kinds of the neighbours, and the embedding model's vector of the line and the mean
+vectors of the two lines before and the two after it. Pure: the caller embeds the lines
+(``page_texts`` says which texts) and passes the vectors in. It does not learn or decide
+anything (``ingest.block_model`` does).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ingest.rule_kinds import LineInfo, rule_blocks, rule_scores
 KINDS = tuple(BlockKind)
 SHAPES = ("empty", "signoff", "heading", "caption", "short", "para")
 ENDINGS = (":", "?", "!", ".")
-CONTEXT = (2, 6)  # lines each side whose vectors are averaged: near and wide context
+CONTEXT = (2,)  # lines each side whose vectors are averaged (a wider 6-line mean generalised worse)
 _DOSAGE = re.compile(r"\d\s*(x|×|sets?\b|reps?\b|s\b|sec|seconds?\b|min|minutes?\b|%)", re.I)
 _SEPARATORS = re.compile(r"[|·•›»©]")
 _HANDLE = re.compile(r"@\w|#\w|https?://|www\.|\.com\b", re.I)

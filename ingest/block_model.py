@@ -3,8 +3,8 @@
 ``fit`` trains a multinomial logistic regression (numpy only, full-batch Adam for a fixed
 number of steps from zero weights, so the same data always gives the same weights) on the
 rows of ``ingest.block_features``; ``BlockModel.decide`` turns a page's rows into kinds:
-CONTENT only when its probability reaches ``content_threshold``, else the likeliest other
-kind. Sections are re-derived from the decided headings. The weights ship as package data
+CONTENT only when its probability reaches ``content_threshold`` (chosen by cross-validation
+when training, stored with the weights), else the likeliest other kind (``choose``). Sections are re-derived from the decided headings. The weights ship as package data
 (``ingest/rules/block_model.npz``) with the name and dimension of the embedding model they
 were trained with; ``load_model`` reads them. Training data, cross-validation and the
 figures live in ``benchmarks/classify.py``. It does not embed text or read pages.
@@ -50,11 +50,7 @@ class BlockModel:
         p = self.proba(x)
         out: list[Block] = []
         section = ""
-        for row, block in zip(p, ruled, strict=True):
-            others = row.copy()
-            others[_CONTENT] = -1.0
-            best = int(np.argmax(others))
-            idx = _CONTENT if row[_CONTENT] >= self.content_threshold else best
+        for row, block, idx in zip(p, ruled, choose(p, self.content_threshold), strict=True):
             kind = KINDS[idx]
             if kind == BlockKind.HEADING or (kind != BlockKind.CONTENT and block.section == block.text):
                 section = block.text
@@ -88,6 +84,20 @@ def load_model() -> BlockModel | None:
         return None
     with resources.as_file(ref) as path:
         return read_model(path)
+
+
+def choose(p: np.ndarray, content_threshold: float) -> list[int]:
+    """Kind index per row of probabilities: CONTENT when its probability reaches the
+    threshold, else the likeliest other kind.
+
+    >>> p = np.array([[0.45, 0.5, 0.05, 0, 0, 0, 0, 0, 0]])  # content, heading, caption, ...
+    >>> choose(p, 0.4), choose(p, 0.5)
+    ([0], [1])
+    """
+    others = p.copy()
+    others[:, _CONTENT] = -1.0
+    best = others.argmax(axis=1)
+    return [_CONTENT if row[_CONTENT] >= content_threshold else int(b) for row, b in zip(p, best, strict=True)]
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

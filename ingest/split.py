@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from core.text import content_hash, dup_key, normalize, trim_span
 from ingest.models import Block, BlockKind, Chunk, Sentence, SourceDoc
 
-PIPELINE_VERSION = "2026.12.2"  # .2: the learned block classifier at ingest; .1: content and other kinds in separate collections, build tables
+PIPELINE_VERSION = "2026.12.3"  # .3: block model retrained (21 pages, near context, CV threshold); .2: the learned block classifier at ingest; .1: content and other kinds in separate collections, build tables
 NOT_CHUNKED = frozenset({BlockKind.HEADING, BlockKind.CAPTION})
 
 SplitSentences = Callable[[str, int, int], list[tuple[int, int]]]

@@ -21,12 +21,16 @@ import ingest.classify
 import ingest.rule_kinds
 from benchmarks.classify import (
     CLUTTER,
+    GRID,
     LabelError,
+    Page,
     Rates,
     leave_one_page_out,
     load_labelled,
     load_shipped,
     page_matrices,
+    pick_threshold,
+    threshold_by_cv,
     train,
 )
 from ingest.block_features import feature_count, page_features
@@ -126,8 +130,44 @@ def test_fit_is_deterministic_and_learns_its_training_pages(fake_mats, tmp_path:
 
 def test_leave_one_page_out_predicts_every_line_of_every_page(fake_mats) -> None:  # type: ignore[no-untyped-def]
     pages, mats = fake_mats
-    preds = leave_one_page_out(pages[:3], mats[:3])
+    preds, thresholds = leave_one_page_out(pages[:3], mats[:3], inner=2)
     assert [len(p) for p in preds] == [len(p.gold) for p in pages[:3]]
+    assert len(thresholds) == 3 and set(thresholds) <= set(GRID)
+
+
+def test_a_held_out_page_never_informs_its_own_model_or_threshold(fake_mats) -> None:  # type: ignore[no-untyped-def]
+    pages, mats = fake_mats
+    pages, mats = list(pages[:4]), list(mats[:4])
+    before = leave_one_page_out(pages, mats, inner=2)
+    # relabel the first page entirely: its own predictions and threshold must not move
+    pages[0] = replace(pages[0], gold=[K.CONTENT] * len(pages[0].gold))
+    after = leave_one_page_out(pages, mats, inner=2)
+    assert after[0][0] == before[0][0] and after[1][0] == before[1][0]
+    assert (after[0][1:], after[1][1:]) != (before[0][1:], before[1][1:])  # the others saw it
+
+
+def _scored(content: list[float], clutter: list[float]) -> tuple[Page, np.ndarray]:
+    """A page whose content and testimonial lines get these content probabilities."""
+    gold = [K.CONTENT] * len(content) + [K.TESTIMONIAL] * len(clutter)
+    p = np.zeros((len(gold), len(BlockKind)))
+    p[:, 0] = content + clutter  # BlockKind order: content first
+    p[:, list(BlockKind).index(K.TESTIMONIAL)] = 1 - p[:, 0]
+    blocks = segment_blocks("\n".join(f"line {i}" for i in range(len(gold))), "p")
+    return Page("p", blocks, gold), p
+
+
+def test_pick_threshold_keeps_both_rates_within_their_targets() -> None:
+    # content at 0.62, clutter at 0.58: only 0.60 keeps every line on its side
+    assert pick_threshold([_scored([0.62] * 20, [0.58] * 40)]) == 0.6
+    # one clutter line in 40 at 0.9 cannot be stopped (2.5% <= 3%); content at 0.42 must be kept
+    assert pick_threshold([_scored([0.42] * 20, [0.9] + [0.2] * 39)]) == 0.4
+    # nothing to choose between: the threshold nearest 0.5
+    assert pick_threshold([_scored([0.99] * 5, [0.01] * 5)]) == 0.5
+
+
+def test_threshold_by_cv_chooses_from_the_grid_on_the_pages_given(fake_mats) -> None:  # type: ignore[no-untyped-def]
+    pages, mats = fake_mats
+    assert threshold_by_cv(pages[:3], mats[:3], folds=2) in GRID
 
 
 def test_a_threshold_of_one_never_says_content() -> None:
