@@ -4,8 +4,9 @@
 button each, and writes the Markdown and CSV downloads (UTF-8 with BOM, one row per
 answer). ``batch`` answers an uploaded CSV/TXT file: the upload must be a file already on
 the server (never a URL), its size is checked before it is read, and each client (login,
-or address without logins) may run only ``jobs_per_client`` batches at once, and each
-question waits while chat answers are in progress (``Priority``). It does not
+or address without logins) may run only ``jobs_per_client`` batches at once; each
+question waits while chat work is in progress, and batch questions are answered one at a
+time across jobs (``Priority``). It does not
 build the layout (see ``staff``) or answer chat questions (see ``handlers``).
 """
 
@@ -166,9 +167,9 @@ class DeskHandlers:
         for n, (item_id, question) in enumerate(pairs):
             if progress is not None:
                 progress((n, len(pairs)), desc=f"Question {n + 1} of {len(pairs)}")
-            self.priority.batch_turn()  # chat answers in progress go first
             try:
-                answer = self.service.ask(question, [])
+                with self.priority.batch_answer():  # chat work in progress goes first
+                    answer = self.service.ask(question, [])
                 rows.append(export.answer_row(item_id, question, answer))
             except Exception as err:
                 log.exception("batch answer failed")
