@@ -1,6 +1,7 @@
 """The staff tools' handlers: the FAQ desk (answers, copy, exports) and batch answering.
 
-``DeskHandlers`` answers the curated questions (cached), renders their cards with a copy
+``DeskHandlers`` answers the curated questions (cached; like batch questions, they wait
+for chat work in progress), renders their cards with a copy
 button each, and writes the Markdown and CSV downloads (UTF-8 with BOM, one row per
 answer). ``batch`` answers an uploaded CSV/TXT file: the upload must be a file already on
 the server (never a URL), its size is checked before it is read, and each client (login,
@@ -77,7 +78,8 @@ class DeskHandlers:
                 cached = None if refresh else self._faq_cache.get(item.id)
             if cached is None:
                 try:
-                    cached = self.service.ask(item.question, [])
+                    with self.priority.batch_answer():  # staff work, like a batch: chat first
+                        cached = self.service.ask(item.question, [])
                 except Exception as err:
                     log.exception("FAQ answer failed")
                     out.append((item, failure_message(err)))
