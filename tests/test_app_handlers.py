@@ -290,7 +290,18 @@ def test_batch_answers_a_csv_upload(desk, tmp_path):
                                                        ("C", "out_of_scope")]  # fmt: skip
     assert rows[0]["sources"].splitlines()[0].endswith("“Pain with sitting as a guide on "
         "whether or not you should run or not run is not reliable or predictive in my experience”")  # fmt: skip
-    assert ticks == [(0, 3), (1, 3), (2, 3)]
+    assert ticks[0] == (0, 3)  # the first report at once (then a few a second at most)
+
+
+def test_batch_progress_is_reported_a_few_times_a_second(tmp_path, fake):
+    upload = tmp_path / "questions.txt"
+    upload.write_text("".join(f"Can I run {n}?\n" for n in range(10)), encoding="utf-8")
+    # questions take 0.2 s each; a report at most every 0.5 s
+    desk = DeskHandlers(fake, downloads=tmp_path / "dl", progress_every_s=0.5, clock=Ticks(0.2))
+    ticks = []
+    out, message = desk.batch(str(upload), progress=lambda frac, desc: ticks.append(frac))
+    assert message == "Answered 10 of 10 questions." and out
+    assert ticks == [(0, 10), (3, 10), (6, 10), (9, 10)]
 
 
 def test_bad_batch_upload_is_a_clear_message(desk, tmp_path):
