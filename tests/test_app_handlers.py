@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ class Request:
         self.client = type("C", (), {"host": host})()
 
 
-def test_chat_streams_previews_then_the_final_answer(h):
+def test_chat_streams_previews_then_the_final_answer(tmp_path, fake):
+    h = ChatHandlers(fake, FeedbackStore(tmp_path / "fb.db"), stream_interval_s=0)
     steps = list(h.chat("Can I run?", []))
     assert len(steps) > 5  # one step per word, then the final answer
     previews = [s[0][-1]["content"] for s in steps[1:-1]]
@@ -70,6 +72,39 @@ def test_chat_streams_previews_then_the_final_answer(h):
     assert box == "" and note == "" and len(messages) == 2 and state[0].answer.status == "answered"
     assert 'href="#a0-src-1"' in messages[1]["content"] and state[0].answer_id
     assert retry["visible"] is False and comment["visible"] is False
+
+
+class Ticks:
+    """A clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_streamed_text_goes_out_in_fewer_larger_updates(tmp_path, fake):
+    words = len(fake.ask("Can I run?").answer.split(" "))
+    # words arrive every 30 ms; updates go out at most every 100 ms
+    h = ChatHandlers(fake, FeedbackStore(tmp_path / "fb.db"), stream_interval_s=0.1,
+                     clock=Ticks(0.03))  # fmt: skip
+    steps = list(h.chat("Can I run?", []))
+    previews = [s[1][-1].preview for s in steps[1:-1]]
+    assert 2 <= len(previews) <= words // 3 + 1  # the first word at once, then every 4th
+    assert previews[0] == "You" and all(b.startswith(a) for a, b in pairwise(previews))
+    assert len(set(previews)) == len(previews)  # each update carries new text
+    final = steps[-1][1][-1]
+    assert final.answer is not None and final.answer.answer.startswith(previews[-1])
+    assert steps[-1][0][1]["content"] == messages_of([final])[1]["content"]
+
+
+def test_earlier_answers_are_kept_while_a_new_one_streams(h):
+    first = list(h.chat("Can I run?", []))[-1][1]
+    steps = list(h.chat("Should I stretch?", first))
+    assert all(s[0][:2] == messages_of(first) for s in steps)
+    assert steps[-1][0] == messages_of(steps[-1][1]) and len(steps[-1][0]) == 4
 
 
 def test_chat_passes_history_as_turns(h, fake):
@@ -255,7 +290,18 @@ def test_batch_answers_a_csv_upload(desk, tmp_path):
                                                        ("C", "out_of_scope")]  # fmt: skip
     assert rows[0]["sources"].splitlines()[0].endswith("“Pain with sitting as a guide on "
         "whether or not you should run or not run is not reliable or predictive in my experience”")  # fmt: skip
-    assert ticks == [(0, 3), (1, 3), (2, 3)]
+    assert ticks[0] == (0, 3)  # the first report at once (then a few a second at most)
+
+
+def test_batch_progress_is_reported_a_few_times_a_second(tmp_path, fake):
+    upload = tmp_path / "questions.txt"
+    upload.write_text("".join(f"Can I run {n}?\n" for n in range(10)), encoding="utf-8")
+    # questions take 0.2 s each; a report at most every 0.5 s
+    desk = DeskHandlers(fake, downloads=tmp_path / "dl", progress_every_s=0.5, clock=Ticks(0.2))
+    ticks = []
+    out, message = desk.batch(str(upload), progress=lambda frac, desc: ticks.append(frac))
+    assert message == "Answered 10 of 10 questions." and out
+    assert ticks == [(0, 10), (3, 10), (6, 10), (9, 10)]
 
 
 def test_bad_batch_upload_is_a_clear_message(desk, tmp_path):
@@ -346,3 +392,67 @@ def test_batch_questions_wait_while_a_chat_answer_is_made():
     capped = Priority(max_wait_s=0.05)
     with capped.chat():
         assert capped.batch_turn() >= 0.05  # a long chat never stops batches for good
+
+
+def test_batch_answers_run_one_at_a_time_across_jobs():
+    import threading
+    import time
+
+    from assistant.ui.priority import Priority
+
+    priority = Priority(max_wait_s=0.05)
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def job() -> None:
+        for _ in range(5):
+            with priority.batch_answer():
+                with lock:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.005)
+                with lock:
+                    inside[0] -= 1
+
+    jobs = [threading.Thread(target=job) for _ in range(3)]
+    for t in jobs:
+        t.start()
+    for t in jobs:
+        t.join()
+    assert most[0] == 1
+
+
+def test_chat_requests_count_as_chat_work_until_their_last_byte():
+    import asyncio
+
+    from assistant.ui.priority import Priority
+    from assistant.ui.server import ChatTraffic
+
+    priority = Priority()
+    seen: list[tuple[str, int]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope["path"], priority.busy))
+        await send({"type": "http.response.body", "body": b"x"})
+
+    async def send(message: Any) -> None:
+        seen.append(("sent", priority.busy))
+
+    app = ChatTraffic(inner, priority)
+    for path in ("/gradio_api/queue/join", "/gradio_api/queue/data", "/staff/gradio_api/queue/join",
+                 "/gradio_api/heartbeat/abc", "/"):  # fmt: skip
+        asyncio.run(app({"type": "http", "path": path}, None, send))
+    assert seen == [
+        ("/gradio_api/queue/join", 1), ("sent", 1), ("/gradio_api/queue/data", 1), ("sent", 1),
+        ("/staff/gradio_api/queue/join", 0), ("sent", 0), ("/gradio_api/heartbeat/abc", 0),
+        ("sent", 0), ("/", 0), ("sent", 0),
+    ]  # fmt: skip
+    assert priority.busy == 0
+
+
+def test_served_app_counts_chat_requests(tmp_path, fake):
+    from assistant.ui.server import ChatTraffic
+
+    settings = Settings(corpus_dir=REPO / "corpus", data_dir=tmp_path, _env_file=None)
+    asgi = build_app(fake, settings).asgi()
+    assert sum(m.cls is ChatTraffic for m in asgi.user_middleware) == 1

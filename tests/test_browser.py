@@ -321,3 +321,42 @@ def test_the_real_assistant_in_the_browser(
         page.close()
     finally:
         server.close()
+
+
+def test_streamed_text_in_few_updates_and_chat_work_ends(browser, tmp_path: Path) -> None:
+    """Text streams in a handful of larger updates; afterwards no chat work holds batches."""
+    from playwright.sync_api import expect
+
+    from assistant.ui.layout import priority_of
+
+    fake = FakeAnswerService(word_delay_s=0.03)
+    words = len(fake.ask(QUESTION).answer.split(" "))
+    settings = Settings(
+        data_dir=tmp_path / "data", corpus_dir=REPO / "corpus", port=free_port(), _env_file=None
+    )
+    web = build_app(fake, settings)
+    priority = priority_of(web.chat)
+    assert priority is not None
+    server = web.server()
+    url = server.start()
+    try:
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(url)
+        page.evaluate(
+            """() => { window.phtSeen = new Set();
+            new MutationObserver(() => document.querySelectorAll('#pht-chat .pht-streaming')
+              .forEach(e => window.phtSeen.add(e.textContent))
+            ).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+        )
+        page.locator("#pht-question textarea").fill(QUESTION)
+        page.locator("#pht-send").click()
+        expect(page.locator("#pht-chat a.pht-cite").first).to_be_visible(timeout=15_000)
+        seen = page.evaluate("() => [...window.phtSeen]")
+        assert 2 <= len(seen) < words / 2, seen  # it streams, but not one update per word
+        deadline = time.monotonic() + 5
+        while priority.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert priority.busy == 0  # the page's result stream closed: batches go on
+        page.close()
+    finally:
+        server.close()

@@ -1,12 +1,14 @@
 """The staff tools' handlers: the FAQ desk (answers, copy, exports) and batch answering.
 
-``DeskHandlers`` answers the curated questions (cached), renders their cards with a copy
-button each, and writes the Markdown and CSV downloads (UTF-8 with BOM, one row per
-answer). ``batch`` answers an uploaded CSV/TXT file: the upload must be a file already on
-the server (never a URL), its size is checked before it is read, and each client (login,
-or address without logins) may run only ``jobs_per_client`` batches at once, and each
-question waits while chat answers are in progress (``Priority``). It does not
-build the layout (see ``staff``) or answer chat questions (see ``handlers``).
+``DeskHandlers`` answers the curated questions (cached; like batch questions, they wait
+for chat work in progress), renders their cards with a copy button each, and writes the
+Markdown and CSV downloads (UTF-8 with BOM, one row per answer). ``batch`` answers an
+uploaded CSV/TXT file: the upload must be a file already on the server (never a URL), its
+size is checked before it is read, and each client (login, or address without logins) may
+run only ``jobs_per_client`` batches at once; each question waits while chat work is in
+progress, batch questions are answered one at a time across jobs (``Priority``), and
+progress is reported at most every ``progress_every_s``. It does not build the layout
+(see ``staff``) or answer chat questions (see ``handlers``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from assistant.ui.priority import Priority
 from core.errors import PHTError
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 0.5  # batch progress reports, at most one per this many seconds
 
 
 def client_key(request: Any) -> str:
@@ -52,6 +56,8 @@ class DeskHandlers:
         downloads: Path | None = None,
         jobs_per_client: int = 1,
         priority: Priority | None = None,
+        progress_every_s: float = PROGRESS_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.service = service
         self.faq = list(faq)
@@ -59,6 +65,8 @@ class DeskHandlers:
         self.downloads = downloads or Path(tempfile.mkdtemp(prefix="pht-app-"))
         self.jobs_per_client = jobs_per_client
         self.priority = priority or Priority()
+        self.progress_every_s = progress_every_s
+        self.clock = clock
         self._faq_cache: dict[str, Answer] = {}
         self._lock = threading.Lock()
         self._running: Counter[str] = Counter()
@@ -76,7 +84,8 @@ class DeskHandlers:
                 cached = None if refresh else self._faq_cache.get(item.id)
             if cached is None:
                 try:
-                    cached = self.service.ask(item.question, [])
+                    with self.priority.batch_answer():  # staff work, like a batch: chat first
+                        cached = self.service.ask(item.question, [])
                 except Exception as err:
                     log.exception("FAQ answer failed")
                     out.append((item, failure_message(err)))
@@ -163,12 +172,15 @@ class DeskHandlers:
                 f"The uploaded file could not be read ({err.strerror}). Please upload it again.",
             )
         rows = []
+        reported = float("-inf")
         for n, (item_id, question) in enumerate(pairs):
-            if progress is not None:
+            now = self.clock()
+            if progress is not None and now - reported >= self.progress_every_s:
+                reported = now  # each report is a message to the client: a few a second
                 progress((n, len(pairs)), desc=f"Question {n + 1} of {len(pairs)}")
-            self.priority.batch_turn()  # chat answers in progress go first
             try:
-                answer = self.service.ask(question, [])
+                with self.priority.batch_answer():  # chat work in progress goes first
+                    answer = self.service.ask(question, [])
                 rows.append(export.answer_row(item_id, question, answer))
             except Exception as err:
                 log.exception("batch answer failed")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,19 +56,21 @@ def history_of(exchanges: Sequence[Exchange]) -> list[Turn]:
 
 def messages_of(exchanges: Sequence[Exchange]) -> list[dict[str, str]]:
     """Chatbot messages: exactly two per exchange (so message ``i`` belongs to exchange ``i // 2``)."""
-    out: list[dict[str, str]] = []
-    for i, ex in enumerate(exchanges):
-        if ex.answer is not None:
-            shown = render.render_answer(ex.answer, f"a{i}")
-        elif ex.error:
-            shown = render.render_error(ex.error)
-        else:
-            shown = render.render_preview(ex.preview)
-        out += [
-            {"role": "user", "content": render.render_question(ex.question)},
-            {"role": "assistant", "content": shown},
-        ]
-    return out
+    return [m for i, ex in enumerate(exchanges) for m in exchange_messages(i, ex)]
+
+
+def exchange_messages(i: int, ex: Exchange) -> list[dict[str, str]]:
+    """The two chatbot messages of exchange number ``i``: its question and what is shown for it."""
+    if ex.answer is not None:
+        shown = render.render_answer(ex.answer, f"a{i}")
+    elif ex.error:
+        shown = render.render_error(ex.error)
+    else:
+        shown = render.render_preview(ex.preview)
+    return [
+        {"role": "user", "content": render.render_question(ex.question)},
+        {"role": "assistant", "content": shown},
+    ]
 
 
 def retry_useful(exchanges: Sequence[Exchange]) -> bool:
@@ -97,6 +100,7 @@ def _hide() -> Any:
 
 
 ChatOut = tuple[list[dict[str, str]], list[Exchange], str, Any, str, Any]
+STREAM_INTERVAL_S = 0.1  # at most ~10 streamed updates a second per answer
 
 
 class ChatHandlers:
@@ -108,17 +112,24 @@ class ChatHandlers:
         store: FeedbackStore,
         limits: Limits | None = None,
         priority: Priority | None = None,
+        stream_interval_s: float = STREAM_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.service = service
         self.store = store
         self.limits = limits or Limits()
         self.priority = priority or Priority()
+        self.stream_interval_s = stream_interval_s
+        self.clock = clock
 
     # --- chat -------------------------------------------------------------
     def chat(self, message: str, exchanges: list[Exchange]) -> Iterator[ChatOut]:
-        """Stream an answer: preview deltas first, then the final rendered ``Answer``.
+        """Stream an answer: the question, preview text as it arrives, then the final ``Answer``.
 
         Yields (messages, state, question box, retry button, feedback note, comment box).
+        Preview text is sent at most every ``stream_interval_s`` (each update resends the
+        chat, so one per token would cost the server and the browser a re-render per token);
+        text held back goes out with the next update or the final answer.
         """
         question = (message or "").strip()
         if not question:
@@ -129,16 +140,14 @@ class ChatHandlers:
             done = [*exchanges, Exchange(question[:200] + "…", error=problem)]
             yield messages_of(done), done, "", self._retry(done), "", _hide()
             return
-        for done in self._answer_into(list(exchanges), question):
-            yield messages_of(done), done, "", self._retry(done), "", _hide()
+        yield from self._stream_out(list(exchanges), question)
 
     def retry(self, exchanges: list[Exchange]) -> Iterator[ChatOut]:
         """Ask the last question again (with the same earlier history), when it could differ."""
         if not retry_useful(exchanges):
             yield messages_of(exchanges), exchanges, "", self._retry(exchanges), RETRY_HINT, _hide()
             return
-        for done in self._answer_into(list(exchanges[:-1]), exchanges[-1].question):
-            yield messages_of(done), done, "", self._retry(done), "", _hide()
+        yield from self._stream_out(list(exchanges[:-1]), exchanges[-1].question)
 
     def clear(self) -> ChatOut:
         return [], [], "", self._retry([]), "", _hide()
@@ -156,18 +165,30 @@ class ChatHandlers:
             turns = turns[2:]
         return turns
 
+    def _stream_out(self, earlier: list[Exchange], question: str) -> Iterator[ChatOut]:
+        """The chat outputs of answering ``question`` after ``earlier`` (rendered once)."""
+        shown = messages_of(earlier)
+        for done in self._answer_into(earlier, question):
+            now = shown + exchange_messages(len(earlier), done[-1])
+            yield now, done, "", self._retry(done), "", _hide()
+
     def _answer_into(self, earlier: list[Exchange], question: str) -> Iterator[list[Exchange]]:
         history = self._history(earlier)
         current = Exchange(question, history=tuple(history))
         yield [*earlier, current]
+        sent = float("-inf")  # the first text goes out at once
         try:
             with self.priority.chat():
                 for item in self.service.stream(question, history):
                     if isinstance(item, Answer):
                         current = replace(current, answer=item, answer_id=uuid.uuid4().hex)
-                    else:
-                        current = replace(current, preview=current.preview + item)
-                    yield [*earlier, current]
+                        yield [*earlier, current]
+                        continue
+                    current = replace(current, preview=current.preview + item)
+                    now = self.clock()
+                    if now - sent >= self.stream_interval_s:
+                        sent = now
+                        yield [*earlier, current]
         except Exception as err:
             log.exception("answering failed")
             current = replace(current, error=failure_message(err))

@@ -5,7 +5,8 @@ up/down on each answer with an optional comment), the question box, Clear (and R
 only when another attempt could differ), and the example questions shown whole and
 sent on click. API endpoints with stable names: ``ask`` and ``feedback``. Chat events run
 in their own concurrency group (``chat``), apart from the staff tools, which are a
-separate app (see ``staff``). Styles come from ``styles.css`` and behaviour from
+separate app (see ``staff``); the page keeps its ``Priority`` (``priority_of``) so the
+server can count chat requests as chat work too. Styles come from ``styles.css`` and behaviour from
 ``page.js``, both injected into ``<head>``. It does not answer questions (see
 ``handlers``) or start a server (see ``server``).
 """
@@ -28,6 +29,7 @@ from core.settings import Settings
 
 TITLE = "PHT running assistant"
 CHAT = "chat"  # concurrency group of the chat's answering events
+PRIORITY = "pht_priority"  # the chat page's Priority, kept on its Blocks for the server
 FEEDBACK = "feedback"
 HERE = Path(__file__).resolve().parent
 
@@ -46,6 +48,12 @@ def header(subtitle: str) -> str:
         f'<div class="pht-header"><h1>{render.esc(TITLE)}</h1>'
         f'<p class="pht-sub">{render.esc(subtitle)}</p>{render.disclaimer_html()}</div>'
     )
+
+
+def priority_of(chat: gr.Blocks) -> Priority | None:
+    """The ``Priority`` the chat page's answers mark (``server`` counts chat requests with it)."""
+    found = getattr(chat, PRIORITY, None)
+    return found if isinstance(found, Priority) else None
 
 
 def build_chat(
@@ -123,4 +131,5 @@ def build_chat(
         gr.api(h.api_feedback, api_name="feedback", **rating)
 
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
+    setattr(demo, PRIORITY, h.priority)
     return demo

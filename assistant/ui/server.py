@@ -5,7 +5,9 @@ chat answer's slot. The staff app (and with it ``/staff/gradio_api/.../batch`` a
 ``faq``) is mounted behind ``PHT_AUTH`` logins when they are set, and not at all when
 ``PHT_STAFF_TOOLS=false``; the chat needs a login only with ``PHT_CHAT_LOGIN=true``.
 Uploads are size-checked while they stream in (``max_file_size``), before anything reads
-them. ``Server`` runs uvicorn in a thread for tests and in the foreground for ``main``.
+them. Each chat request to the queue counts as chat work in progress (``ChatTraffic``),
+so batch questions wait while the server handles it. ``Server`` runs uvicorn in a thread
+for tests and in the foreground for ``main``.
 It does not build the pages (see ``layout`` and ``staff``).
 """
 
@@ -19,13 +21,48 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from starlette.types import ASGIApp
 
-from assistant.ui.layout import head
+from assistant.ui.layout import head, priority_of
+from assistant.ui.priority import Priority
 from core.errors import ConfigError
 from core.settings import Settings
 
 STAFF_PATH = "/staff"
 CHAT_UPLOAD_BYTES = 1024  # the chat has no upload field
+CHAT_WORK = ("/queue/join", "/queue/data", "/call/")  # a chat event's requests
+
+
+def is_chat_work(path: str) -> bool:
+    """Whether a request path is part of a chat event (not a page, asset or staff request).
+
+    >>> is_chat_work("/gradio_api/queue/join"), is_chat_work("/gradio_api/call/ask/3f2a")
+    (True, True)
+    >>> is_chat_work("/staff/gradio_api/queue/join"), is_chat_work("/gradio_api/heartbeat/x")
+    (False, False)
+    """
+    return not path.startswith(STAFF_PATH + "/") and any(part in path for part in CHAT_WORK)
+
+
+class ChatTraffic:
+    """ASGI wrapper: a chat request is chat work in progress from its arrival to its last byte.
+
+    The join request (or API call) and the result stream (``queue/data``, which ends once
+    the session's events are done) are counted, so batch questions (``Priority``) wait
+    while the server reads, queues, answers and sends a chat request, not only while its
+    answer is computed.
+    """
+
+    def __init__(self, app: ASGIApp, priority: Priority):
+        self.app = app
+        self.priority = priority
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and is_chat_work(scope.get("path", "")):
+            with self.priority.chat():
+                await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def parse_auth(auth: str | None) -> list[tuple[str, str]] | None:
@@ -82,13 +119,16 @@ def create_asgi(chat: gr.Blocks, staff: gr.Blocks | None, settings: Settings) ->
         app, chat, "/", auth=auth if settings.chat_login else None,
         max_file_size=CHAT_UPLOAD_BYTES, **options,
     )  # fmt: skip
+    priority = priority_of(chat)
+    if priority is not None:
+        app.add_middleware(ChatTraffic, priority=priority)
     return app
 
 
 class Server:
     """uvicorn serving an ASGI app on ``host:port``; ``start`` in a thread or ``run`` here."""
 
-    def __init__(self, app: FastAPI, host: str, port: int):
+    def __init__(self, app: ASGIApp, host: str, port: int):
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}/"
