@@ -63,7 +63,7 @@ class Assistant:
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
         self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
-        self.red_flag_model = load_red_flag_model(embedder.fingerprint())
+        self.red_flag_model = load_red_flag_model(embedder.fingerprint(), default_rules().flag_ids())
         model = load_model(embedder.fingerprint())
         self.filler = FillerFilter(model, embedder.embed) if model is not None else None
 

@@ -111,11 +111,11 @@ def cmd_train_informative(args: argparse.Namespace) -> int:
         MODEL_FILE,
         InformativeModel,
         features,
-        fit,
         head,
         rates,
     )
     from assistant.gate_data import DATA_DIR
+    from core.learn import fit
     from ingest.embed import SentenceTransformerEmbedder
 
     settings = Settings()

@@ -6,8 +6,9 @@ every sentence of the calibration narratives labelled "no red flag". The logisti
 regression's regularisation and epochs are chosen by cross-validation on those sentences
 (``core.learn.choose_by_cv``); the threshold is then set on calibration MESSAGES: the lowest
 one at which the layer adds no more than ``--max-false-alarms`` of escalations to messages that
-must not escalate (the calibration narratives, the unit set, the development splits of the
-shape and real-question sets, the clinic's FAQ). The held-out splits (sentence test split,
+must not escalate (the calibration narratives, the development splits of the shape and
+real-question sets, the clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays
+out, since ``pht eval`` reports it). The held-out splits (sentence test split,
 narrative test split) are only reported. Writes ``assistant/data/red_flag_model.json``.
 """
 
@@ -24,20 +25,23 @@ def _calibration_messages(settings: Settings) -> tuple[list[str], list[str]]:
     import yaml
 
     from assistant.ui.faq import load_faq
+    from core.errors import ConfigError
     from evals.dataset import DATASETS
-    from evals.labelled_run import SHARED_EVAL
     from evals.realq import load_labelled
 
     pos: list[str] = []
     neg: list[str] = []
-    for name in ("red_flag_narratives.yaml", "red_flags.yaml"):
-        for item in yaml.safe_load((DATASETS / name).read_text(encoding="utf-8"))["items"]:
-            if item.get("split", "calibration") == "calibration":
-                (pos if item["red_flag"] else neg).append(str(item["question"]))
-    dev_sets = [DATASETS / "shapes.yaml", SHARED_EVAL / "real_questions_dev.json"]
-    for path in dev_sets:
+    # red_flags.yaml (the unit set, no splits) stays out: `pht eval` reports it
+    narratives = yaml.safe_load((DATASETS / "red_flag_narratives.yaml").read_text(encoding="utf-8"))
+    for item in narratives["items"]:
+        if item["split"] == "calibration":
+            (pos if item["red_flag"] else neg).append(str(item["question"]))
+    shared = Path(__file__).resolve().parents[2] / "shared" / "eval"  # beside the clone
+    for path in (DATASETS / "shapes.yaml", shared / "real_questions_dev.json"):
         if not path.exists():
-            continue
+            raise ConfigError(f"{path} not found: the threshold is calibrated on it.",
+                              "Run from a clone with ../shared/eval beside it.")
+        print(f"  calibration messages from {path}")
         for case in load_labelled(path).cases:
             if case.split in ("dev", "all") and not case.history:
                 (pos if case.status == ("red_flag",) else neg if "red_flag" not in case.status
@@ -75,7 +79,8 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     x = embedder.embed(texts)
     (l2, epochs, _t), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=0.9)
     w, b = fit(x, list(y), l2=l2, epochs=epochs)
-    flagged = [(v, str(i["flag"])) for v, i in zip(x, by_split["train"], strict=False) if i["flag"]]
+    train = by_split["train"]
+    flagged = [(v, str(i["flag"])) for v, i in zip(x[: len(train)], train, strict=True) if i["flag"]]
     names, cents = centroids(np.array([v for v, _f in flagged]), [f for _v, f in flagged])
     model = RedFlagModel(w, b, 1.0, names, cents, embedder.fingerprint())
 

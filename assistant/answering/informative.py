@@ -25,9 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from assistant.gate_data import DATA_DIR
-from core.learn import fit
-
-__all__ = ["FillerFilter", "InformativeModel", "features", "fit", "head", "load_model", "rates"]
 
 MODEL_FILE = DATA_DIR / "informative_model.json"
 HEAD_WORDS = 8

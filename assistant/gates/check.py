@@ -1,7 +1,8 @@
 """The pre-retrieval gates in one call: validation, red flags, intents, injection, follow-ups.
 
 ``check_question`` runs, in order: input validation (→ ``invalid_input``), the red-flag
-check on the user's own raw words (→ ``red_flag``, its escalation opens the answer; it wins
+check on the user's own raw words (the rules, then, when they find nothing, the learned layer
+the caller passes as ``second_opinion``; → ``red_flag``, its escalation opens the answer; it wins
 over everything but invalid input), intent detection, injection stripping (nothing left →
 ``out_of_scope``), and the offline follow-up rewrite. It returns a ``GateResult`` whose ``query`` is what retrieval and the
 scope gate should see. It leaves out the scope decision, which needs ``max_sim`` from the

@@ -44,8 +44,8 @@ _FUNCTION = frozenset(
 )
 # "What is this and what should I be doing?": one sentence, two asks
 _COMPOUND = re.compile(
-    r",?\s+(?:and|or|also)\s+(?=(?:what|how|is|are|should|can|could|do|does|will|would|why|when|"
-    r"which|any)\b)", re.IGNORECASE,
+    r",?\s+(?:and|or|also)\s+(?=(?:what|how|why|when|which|where)\b|(?:is|are|should|can|could|"
+    r"do|does|will|would)\s+(?:i|you|it|this|that|there|we|my|the)\b)", re.IGNORECASE,
 )
 
 
@@ -129,6 +129,8 @@ def _split_compound(ask: str) -> list[str]:
     ['What is this?', 'what should I be doing??']
     >>> _split_compound("Does rest and ice help?")
     ['Does rest and ice help?']
+    >>> _split_compound("Can I run and do hills?")
+    ['Can I run and do hills?']
     """
     parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
     if len(parts) < 2:

@@ -18,7 +18,9 @@ with the embedding model it was trained with.
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,19 +28,36 @@ import numpy as np
 
 from assistant.gate_data import DATA_DIR
 
+log = logging.getLogger(__name__)
 MODEL_FILE = DATA_DIR / "red_flag_model.json"
-_SENTENCE = re.compile(r"[^.!?\n;]+[.!?;]*")
+_SENTENCE = re.compile(r"(?:[^.!?\n;]|\.(?=\d))+[.!?;]*")  # "10.5 km" stays in one sentence
 MIN_WORDS = 3
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences the layer reads (three words or more; a short message is one sentence).
+    """The sentences the layer reads; a fragment under three words joins the next sentence
+    (or the previous one at the end), so "Then pop." is read with what follows it.
 
-    >>> sentences("I ran 10k. Ouch! Then it felt like a kick mid stride and I can't walk")
-    ['I ran 10k.', "Then it felt like a kick mid stride and I can't walk"]
+    >>> sentences("I ran 10.5 km. Ouch! Then it felt like a kick and I can't walk. Leg numb.")
+    ['I ran 10.5 km.', "Ouch! Then it felt like a kick and I can't walk. Leg numb."]
     """
-    found = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= MIN_WORDS]
-    return found or ([text.strip()] if text.strip() else [])
+    out: list[str] = []
+    carry = ""
+    for part in _SENTENCE.findall(text):
+        part = f"{carry} {part.strip()}".strip()
+        if not part:
+            continue
+        if len(part.split()) < MIN_WORDS:
+            carry = part
+            continue
+        out.append(part)
+        carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 @dataclass(frozen=True)
@@ -98,15 +117,28 @@ def save_red_flag_model(model: RedFlagModel, path: Path = MODEL_FILE) -> Path:
     return path
 
 
-def load_red_flag_model(embedder: str, path: Path = MODEL_FILE) -> RedFlagModel | None:
-    """The trained layer for this embedding model, or None (then the rules decide alone)."""
+def load_red_flag_model(
+    embedder: str, known_flags: Collection[str], path: Path = MODEL_FILE
+) -> RedFlagModel | None:
+    """The trained layer for this embedding model, or None (then the rules decide alone; the
+    reason is logged): no file, another embedding model, an unreadable file, or a flag id the
+    escalation texts don't know."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        model = RedFlagModel(
+            np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
+            tuple(str(f) for f in data["flags"]), np.asarray(data["centroids"], float),
+            str(data["embedder"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("red-flag learned layer off: %s is unreadable (%s)", path, exc)
         return None
-    if data.get("embedder") != embedder:
+    if model.embedder != embedder:
+        log.warning("red-flag learned layer off: trained for %s, running %s "
+                    "(run `pht train-red-flags`)", model.embedder, embedder)
         return None
-    return RedFlagModel(
-        np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
-        tuple(data["flags"]), np.asarray(data["centroids"], float), str(data["embedder"]),
-    )
+    unknown = set(model.flags) - set(known_flags)
+    if unknown:
+        log.warning("red-flag learned layer off: unknown flag ids %s", sorted(unknown))
+        return None
+    return model

@@ -214,6 +214,10 @@ class RedFlagRules:
         message = f"{self.reasons[fid].strip()} {self.actions[severity].strip()}"
         return RedFlag(flag=fid, severity=severity, message=message, evidence=evidence)
 
+    def flag_ids(self) -> tuple[str, ...]:
+        """Every flag id that has an escalation message."""
+        return (*(f.id for f in self.flags), str(self.pain["id"]))
+
     def flag(self, fid: str, evidence: str) -> RedFlag:
         """The red flag ``fid`` with its escalation message (for the learned layer's hits)."""
         severity = next((f.severity for f in self.flags if f.id == fid), None)
