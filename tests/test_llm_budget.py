@@ -93,15 +93,13 @@ def test_a_cached_encoding_is_loaded_from_the_cache_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The cache file tiktoken would read is what decides; with it, tiktoken is used."""
-    import hashlib
-
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
     monkeypatch.setattr(budget, "_FAILED_ENCODINGS", {})
-    url = budget.TIKTOKEN_FILES["o200k_base"][0]
+    name = budget.TIKTOKEN_CACHE_NAMES["o200k_base"][0]
     assert budget.tiktoken_cache_dir() == cache and not budget.tiktoken_cached("o200k_base")
-    (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(b"x")
+    (cache / name).write_bytes(b"x")
     assert budget.tiktoken_cached("o200k_base")
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")  # tiktoken's "caching disabled"
     assert budget.tiktoken_cache_dir() is None and not budget.tiktoken_cached("o200k_base")
@@ -129,3 +127,24 @@ def test_pack_drops_lowest_ranked_even_if_a_later_one_is_small() -> None:
     small = make_passage("small", ["ok"])
     kept = pack_passages([HILLS, big, small], counter, counter.count(HILLS.text + "\n") + 5)
     assert kept == [HILLS]
+
+
+def test_cache_names_are_the_ones_tiktoken_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each encoding's first file is cached under sha1(the address tiktoken's own constructor
+    reads), so a cached encoding loads with no network attempt (nothing is fetched here)."""
+    import hashlib
+
+    import tiktoken.load
+    import tiktoken_ext.openai_public as public
+
+    class Stop(Exception):
+        pass
+
+    def record(blobpath: str, expected_hash: str | None = None) -> bytes:
+        raise Stop(blobpath)
+
+    monkeypatch.setattr(tiktoken.load, "read_file_cached", record)
+    for name, names in budget.TIKTOKEN_CACHE_NAMES.items():
+        with pytest.raises(Stop) as got:
+            public.ENCODING_CONSTRUCTORS[name]()
+        assert hashlib.sha1(str(got.value).encode()).hexdigest() == names[0], name

@@ -13,7 +13,6 @@ does not know the LLM's real tokenizer, which is why the margin exists.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -28,14 +27,16 @@ from assistant.models import Passage
 log = logging.getLogger(__name__)
 
 _FAILED_ENCODINGS: dict[str, str] = {}  # encoding name -> why it could not be loaded
-_BLOBS = "https://openaipublic.blob.core.windows.net/"
-TIKTOKEN_FILES = {
-    "o200k_base": [_BLOBS + "encodings/o200k_base.tiktoken"],
-    "cl100k_base": [_BLOBS + "encodings/cl100k_base.tiktoken"],
-    "p50k_base": [_BLOBS + "encodings/p50k_base.tiktoken"],
-    "p50k_edit": [_BLOBS + "encodings/p50k_base.tiktoken"],
-    "r50k_base": [_BLOBS + "encodings/r50k_base.tiktoken"],
-    "gpt2": [_BLOBS + "gpt-2/encodings/main/vocab.bpe", _BLOBS + "gpt-2/encodings/main/encoder.json"],
+# tiktoken caches each encoding file under the sha1 of the address it comes from; these are
+# those file names, so the cache can be checked without tiktoken trying the network
+# (tests/test_llm_budget.py checks them against tiktoken's own encoding constructors)
+TIKTOKEN_CACHE_NAMES = {
+    "o200k_base": ["fb374d419588a4632f3f557e76b4b70aebbca790"],
+    "cl100k_base": ["9b5ad71b2ce5302211f9c61530b329a4922fc6a4"],
+    "p50k_base": ["ec7223a39ce59f226a68acc30dc1af2788490e15"],
+    "p50k_edit": ["ec7223a39ce59f226a68acc30dc1af2788490e15"],
+    "r50k_base": ["0ea1e91bbb3a60f729a8dc8f777fd2fc07cd8df4"],
+    "gpt2": ["6d1cbeee0f20b3d9449abfede4726ed8212e3aee", "6c7ea1a7e38e3a7f062df639a5b80947f075ffe6"],
 }
 
 
@@ -54,10 +55,10 @@ def tiktoken_cache_dir() -> Path | None:
 def tiktoken_cached(encoding_name: str) -> bool:
     """True when every file of the encoding is in tiktoken's cache (loading needs no network)."""
     cache = tiktoken_cache_dir()
-    urls = TIKTOKEN_FILES.get(encoding_name)
-    if cache is None or not urls:
+    names = TIKTOKEN_CACHE_NAMES.get(encoding_name)
+    if cache is None or not names:
         return False
-    return all((cache / hashlib.sha1(u.encode()).hexdigest()).is_file() for u in urls)
+    return all((cache / name).is_file() for name in names)
 
 
 @runtime_checkable
