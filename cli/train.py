@@ -43,9 +43,12 @@ def _calibration_messages(settings: Settings) -> tuple[list[str], list[str]]:
                               "Run from a clone with ../shared/eval beside it.")
         print(f"  calibration messages from {path}")
         for case in load_labelled(path).cases:
-            if case.split in ("dev", "all") and not case.history:
-                (pos if case.status == ("red_flag",) else neg if "red_flag" not in case.status
-                 else []).append(case.q)
+            if case.split not in ("dev", "all") or case.history:
+                continue
+            if case.status == ("red_flag",):
+                pos.append(case.q)
+            elif "red_flag" not in case.status:  # a case allowed either way calibrates nothing
+                neg.append(case.q)
     neg += [f.question for f in load_faq(settings.corpus_dir)]
     return pos, neg
 

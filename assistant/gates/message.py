@@ -40,7 +40,7 @@ _FUNCTION = frozenset(
     "how why when where which who any ideas tips advice think thoughts recommend suggest next "
     "step steps problem issue going on this that there here to of for and or so now get better "
     "else anything something help please is it ok okay safe keep do you actually really just "
-    "doing going happening wrong best way need think guys everyone anyone someone".split()
+    "doing happening wrong best way need guys everyone anyone someone".split()
 )
 # "What is this and what should I be doing?": one sentence, two asks
 _COMPOUND = re.compile(
