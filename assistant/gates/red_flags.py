@@ -35,6 +35,7 @@ class RedFlag:
     severity: Severity
     message: str
     evidence: str  # the (normalised) words that triggered it
+    tentative: bool = False  # a rule hit the rules cannot make precise: the learned layer decides
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class RedFlagRules:
         self.cues, self.pseudo = _rx(neg["cues"]), _rx(neg["pseudo"])
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
         self.resolved = _rx(data["resolved"])
+        self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
+        self.imprecise = _rx(data["imprecise_evidence"])
+        self.other_person, self.first_person = _rx(data["other_person"]), _rx(data["first_person"])
         self.clause_split = _rx(data["clause_split"])
         self.report = tuple(_rx(p) for p in data["report_markers"])
         self.about = tuple(_rx(p) for p in data["about_patterns"])
@@ -94,6 +98,7 @@ class RedFlagRules:
         self.sitting, self.running = _rx(pain["sitting_words"]), _rx(pain["running_words"])
         self.exercise = _rx(pain["exercise_words"])
         self.not_pain_score = _rx(pain["not_pain_score"])
+        self.not_pain_after = _rx(pain["not_pain_after"])
         self.hypothetical = _rx(pain["hypothetical"])
         self.pain_clause_split = _rx(pain["clause_split"])
         words = {str(k): str(v) for k, v in pain["number_words"].items()}
@@ -148,17 +153,43 @@ class RedFlagRules:
             rx.search(sentence) for rx in self.sentence_report
         )
 
-    def _first_live(self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool) -> str:
+    def _long_resolved(self, text: str, pos: int) -> bool:
+        """The sentence around ``pos`` is set in the past, the message says the writer
+        recovered ("tore it years ago, fine since"), and the sentence says nothing of now."""
+        s0, s1 = self._clause(text, pos, self.sentence_split)
+        sentence = text[s0:s1]
+        return bool(self.resolved.search(sentence) and self.recovered.search(text)
+                    and not self.present.search(sentence))
+
+    def _someone_else(self, text: str, pos: int) -> bool:
+        """The clause around ``pos`` is about another person (his, her, my brother's...) and
+        not about the writer: a rule cannot tell "my son felt a pop" (escalate: a parent
+        writing) from "my friend had a stress fracture once", so the learned layer decides."""
+        c0, c1 = self._clause(text, pos)
+        clause = text[c0:c1]
+        return bool(self.other_person.search(clause) and not self.first_person.search(clause))
+
+    def _first_live(
+        self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool
+    ) -> tuple[str, bool]:
+        """The first live hit of ``group`` (a precise one before an imprecise one) and whether
+        it is tentative; ("", False) when nothing live matches."""
+        fallback: tuple[str, bool] = ("", False)
         for rx in group:
             for m in rx.finditer(text):
                 if self._negated(text, m.start(), m.end()):
                     continue
                 if resolvable and self._is_past(text, m.start()):
                     continue
-                if self._asks_about(text, m.start()):
+                if self._asks_about(text, m.start()) or self._long_resolved(text, m.start()):
                     continue
-                return m.group(0)
-        return ""
+                tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._someone_else(
+                    text, m.start())
+                if not tentative:
+                    return m.group(0), False
+                if not fallback[0]:
+                    fallback = (m.group(0), True)
+        return fallback
 
     # --- pain numbers ---------------------------------------------------------------
     def pain_over_threshold(self, text: str, reported: bool) -> str:
@@ -167,7 +198,12 @@ class RedFlagRules:
         >>> r = default_rules()
         >>> [r.pain_over_threshold(r.prepare(q), True) for q in ("it's 6/10", "is 2/10 ok?")]
         ['6/10', '']
+        >>> r.pain_over_threshold(r.prepare("New shoes: 10/10 would recommend"), True)
+        ''
         """
+        return self._pain_hit(text, reported)[0]
+
+    def _pain_hit(self, text: str, reported: bool) -> tuple[str, int]:
         patterns = list(self.pain_strong)
         if self.pain_words.search(text):
             patterns += self.pain_weak
@@ -196,6 +232,8 @@ class RedFlagRules:
                     continue
                 if self._negated(text, m.start(), m.end()) or self._asks_about(text, m.start()):
                     continue
+                if self.not_pain_after.match(text, m.end()) or self._long_resolved(text, m.start()):
+                    continue  # "10/10 would recommend", "a 7/10 injury years ago, fine since"
                 s0, s1 = self._clause(text, m.start(), self.pain_clause_split)
                 clause = text[s0:s1]
                 # the flag is pain WITH RUNNING: a clause about sitting or about an exercise
@@ -206,13 +244,13 @@ class RedFlagRules:
                     continue
                 if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
                     continue
-                return m.group(0).strip()
-        return ""
+                return m.group(0).strip(), m.start()
+        return "", -1
 
     # --- the gate -------------------------------------------------------------------
-    def _make(self, fid: str, severity: Severity, evidence: str) -> RedFlag:
+    def _make(self, fid: str, severity: Severity, evidence: str, tentative: bool = False) -> RedFlag:
         message = f"{self.reasons[fid].strip()} {self.actions[severity].strip()}"
-        return RedFlag(flag=fid, severity=severity, message=message, evidence=evidence)
+        return RedFlag(fid, severity, message, evidence, tentative)
 
     def flag_ids(self) -> tuple[str, ...]:
         """Every flag id that has an escalation message."""
@@ -226,23 +264,46 @@ class RedFlagRules:
         return self._make(fid, severity, evidence)
 
     def detect(self, question: str) -> list[RedFlag]:
-        """Every red flag the question reports, most severe first (YAML order, pain last)."""
+        """Every red flag the rules decide, most severe first (YAML order, pain last)."""
+        return [f for f in self.detect_all(question) if not f.tentative]
+
+    def tentative(self, question: str) -> list[RedFlag]:
+        """Rule hits the rules cannot make precise (an imprecise word like "snapped", or a
+        clause about someone else): the learned layer confirms or vetoes them.
+
+        >>> [(f.flag, f.evidence) for f in default_rules().tentative("My brother's leg is numb")]
+        [('nerve', 'numb')]
+        """
+        decided = {f.flag for f in self.detect_all(question) if not f.tentative}
+        return [f for f in self.detect_all(question) if f.tentative and f.flag not in decided]
+
+    def detect_all(self, question: str) -> list[RedFlag]:
+        """Decided and tentative hits, most severe first; a flag appears once (decided if any
+        of its rules decides)."""
         text = self.prepare(question)
         reported = any(rx.search(text) for rx in self.report)
         if not reported and any(rx.search(text) for rx in self.about):
             return []  # a question ABOUT red flags, answered normally
         found: list[RedFlag] = []
         for flag in self.flags:
+            best: RedFlag | None = None
             for rule in flag.rules:
                 if rule.needs_report and not reported:
                     continue
                 hits = [self._first_live(text, g, rule.resolvable) for g in rule.groups]
-                if all(hits):
-                    found.append(self._make(flag.id, flag.severity, " … ".join(hits)))
-                    break
-        evidence = self.pain_over_threshold(text, reported)
+                if all(h for h, _t in hits):
+                    tentative = any(t for _h, t in hits)
+                    if best is None or (best.tentative and not tentative):
+                        best = self._make(flag.id, flag.severity, " … ".join(h for h, _t in hits),
+                                          tentative)
+                    if not tentative:
+                        break
+            if best is not None:
+                found.append(best)
+        evidence, pos = self._pain_hit(text, reported)
         if evidence:
-            found.append(self._make(self.pain["id"], self.pain["severity"], evidence))
+            found.append(self._make(self.pain["id"], self.pain["severity"], evidence,
+                                    self._someone_else(text, pos)))
         order = {"urgent": 0, "see_clinician": 1}
         return sorted(found, key=lambda f: order[f.severity])
 
