@@ -161,13 +161,16 @@ class RedFlagRules:
         return bool(self.resolved.search(sentence) and self.recovered.search(text)
                     and not self.present.search(sentence))
 
-    def _someone_else(self, text: str, pos: int) -> bool:
-        """The clause around ``pos`` is about another person (his, her, my brother's...) and
-        not about the writer: a rule cannot tell "my son felt a pop" (escalate: a parent
-        writing) from "my friend had a stress fracture once", so the learned layer decides."""
-        c0, c1 = self._clause(text, pos)
-        clause = text[c0:c1]
-        return bool(self.other_person.search(clause) and not self.first_person.search(clause))
+    def _someone_else(self, text: str, start: int, end: int) -> bool:
+        """The person the sentence names last, up to the end of the hit, is someone else (his,
+        her, my brother's...), not the writer: a rule cannot tell "my son felt a pop" (a parent
+        writing: escalate) from "my dad has shooting pain down his leg", so the learned layer
+        decides."""
+        s0, _s1 = self._clause(text, start, self.sentence_split)
+        span = text[s0:end]
+        last = {m.start(): False for m in self.other_person.finditer(span)}
+        last.update({m.start(): True for m in self.first_person.finditer(span)})
+        return bool(last) and not last[max(last)]
 
     def _first_live(
         self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool
@@ -184,7 +187,7 @@ class RedFlagRules:
                 if self._asks_about(text, m.start()) or self._long_resolved(text, m.start()):
                     continue
                 tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._someone_else(
-                    text, m.start())
+                    text, m.start(), m.end())
                 if not tentative:
                     return m.group(0), False
                 if not fallback[0]:
@@ -303,7 +306,7 @@ class RedFlagRules:
         evidence, pos = self._pain_hit(text, reported)
         if evidence:
             found.append(self._make(self.pain["id"], self.pain["severity"], evidence,
-                                    self._someone_else(text, pos)))
+                                    self._someone_else(text, pos, pos + len(evidence))))
         order = {"urgent": 0, "see_clinician": 1}
         return sorted(found, key=lambda f: order[f.severity])
 
