@@ -20,7 +20,9 @@ from pathlib import Path
 from core.settings import Settings
 
 
-def _calibration_messages(settings: Settings) -> tuple[list[str], list[str]]:
+def _calibration_messages(
+    settings: Settings, shared: Path | None = None
+) -> tuple[list[str], list[str]]:
     """(must escalate, must not escalate) messages that calibration may see."""
     import yaml
 
@@ -36,11 +38,11 @@ def _calibration_messages(settings: Settings) -> tuple[list[str], list[str]]:
     for item in narratives["items"]:
         if item["split"] == "calibration":
             (pos if item["red_flag"] else neg).append(str(item["question"]))
-    shared = Path(__file__).resolve().parents[2] / "shared" / "eval"  # beside the clone
+    shared = shared or Path(__file__).resolve().parents[2] / "shared" / "eval"  # beside the clone
     for path in (DATASETS / "shapes.yaml", shared / "real_questions_dev.json"):
         if not path.exists():
             raise ConfigError(f"{path} not found: the threshold is calibrated on it.",
-                              "Run from a clone with ../shared/eval beside it.")
+                              "Run from a clone with ../shared/eval beside it, or pass --shared-eval.")
         print(f"  calibration messages from {path}")
         for case in load_labelled(path).cases:
             if case.split not in ("dev", "all") or case.history:
@@ -53,63 +55,88 @@ def _calibration_messages(settings: Settings) -> tuple[list[str], list[str]]:
     return pos, neg
 
 
-def cmd_train_red_flags(args: argparse.Namespace) -> int:
-    import numpy as np
+# (l2, epochs) tried by cross-validation; full-batch descent needs many epochs to fit closely
+GRID = ((1e-4, 1500), (1e-4, 4000), (1e-4, 8000), (1e-5, 8000), (1e-3, 8000))
+
+
+def _training_sentences() -> tuple[list[str], list[bool], list[str | None]]:
+    """(texts, must escalate, flag) of every training sentence: the train split of
+    ``red_flag_sentences.yaml``, all of ``red_flag_training.yaml`` and, as sentences that must
+    not escalate, every sentence of the calibration narratives labelled "no red flag"."""
     import yaml
 
     from assistant.gate_data import DATA_DIR
+    from assistant.gates.red_flag_model import sentences
+    from evals.dataset import DATASETS
+
+    items = [i for i in yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(
+        encoding="utf-8"))["sentences"] if i["split"] == "train"]
+    items += yaml.safe_load((DATA_DIR / "red_flag_training.yaml").read_text(
+        encoding="utf-8"))["sentences"]
+    narratives = yaml.safe_load((DATASETS / "red_flag_narratives.yaml").read_text(encoding="utf-8"))
+    quiet = [s for i in narratives["items"] if i["split"] == "calibration" and not i["red_flag"]
+             for s in sentences(str(i["question"]))]
+    texts = [str(i["text"]) for i in items] + quiet
+    flags = [i["flag"] for i in items] + [None] * len(quiet)
+    return texts, [f is not None for f in flags], flags
+
+
+def cmd_train_red_flags(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from assistant.gates.red_flag_model import (
         MODEL_FILE,
         RedFlagModel,
         centroids,
+        features,
         save_red_flag_model,
         sentences,
     )
-    from assistant.gates.red_flags import check_red_flag
+    from assistant.gates.red_flags import check_red_flag, default_rules
     from core.learn import choose_by_cv, fit
-    from evals.dataset import DATASETS
     from ingest.embed import SentenceTransformerEmbedder
 
     settings = Settings()
     embedder = SentenceTransformerEmbedder(settings.embedding_model, device=settings.embedding_device)
-    data = yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(encoding="utf-8"))
-    by_split = {s: [i for i in data["sentences"] if i["split"] == s] for s in ("train", "test")}
-    narratives = yaml.safe_load((DATASETS / "red_flag_narratives.yaml").read_text(encoding="utf-8"))
-    quiet = [s for i in narratives["items"] if i["split"] == "calibration" and not i["red_flag"]
-             for s in sentences(str(i["question"]))]
-    texts = [str(i["text"]) for i in by_split["train"]] + quiet
-    y = np.array([i["flag"] is not None for i in by_split["train"]] + [False] * len(quiet))
-    x = embedder.embed(texts)
-    (l2, epochs, _t), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=0.9)
+    texts, truth, flags = _training_sentences()
+    y = np.array(truth)
+    vecs = embedder.embed(texts)
+    x = features(texts, vecs)
+    (l2, epochs, t_cv), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=args.min_precision, grid=GRID)
     w, b = fit(x, list(y), l2=l2, epochs=epochs)
-    train = by_split["train"]
-    flagged = [(v, str(i["flag"])) for v, i in zip(x[: len(train)], train, strict=True) if i["flag"]]
+    flagged = [(v, str(f)) for v, f in zip(vecs, flags, strict=True) if f]
     names, cents = centroids(np.array([v for v, _f in flagged]), [f for _v, f in flagged])
-    model = RedFlagModel(w, b, 1.0, names, cents, embedder.fingerprint())
 
-    def top(msg: str) -> float:
+    def scores(msg: str, model: RedFlagModel) -> tuple[float, float]:
+        """(P of the sentence holding a tentative rule hit or -1, top sentence P) of a message."""
         parts = sentences(msg)
-        return float(model.probability(embedder.embed(parts)).max()) if parts else 0.0
+        if not parts:
+            return -1.0, 0.0
+        p = model.probability(features(parts, embedder.embed(parts)))
+        held = [p[i] for i, t in enumerate(parts) if default_rules().tentative(t)]
+        return (max(held) if held else -1.0), float(p.max())
 
-    pos, neg = _calibration_messages(settings)
-    # only messages the rules let through can get a false alarm from this layer
-    neg_p = sorted((top(m) for m in neg if check_red_flag(m) is None), reverse=True)
+    draft = RedFlagModel(w, b, 1.0, names, cents, embedder.fingerprint(), confirm=1.0)
+    pos, neg = _calibration_messages(settings, Path(args.shared_eval) if args.shared_eval else None)
+    # only messages the rules do not decide can get a false alarm from this layer; both
+    # thresholds rise until no more than the allowed share of them escalates
+    quiet = [scores(m, draft) for m in neg if check_red_flag(m) is None]
     allowed = int(args.max_false_alarms * len(neg))
-    threshold = max(0.5, (neg_p[allowed] + 1e-4) if allowed < len(neg_p) else 0.5)
-    model = RedFlagModel(w, b, round(threshold, 4), names, cents, embedder.fingerprint())
-    print(f"Red-flag learned layer: l2 {l2:g}, {epochs} epochs (sentence CV precision {cv_p:.2f}, "
-          f"recall {cv_r:.2f}); threshold {model.threshold:.3f} "
-          f"(adds at most {allowed} of {len(neg)} calibration messages that must not escalate)")
-    test = by_split["test"]
-    p_test = model.probability(embedder.embed([str(i["text"]) for i in test]))
-    truth = np.array([i["flag"] is not None for i in test])
-    rules = np.array([check_red_flag(str(i["text"])) is not None for i in test])
-    for name, fired in (("rules", rules), ("rules + layer", rules | (p_test >= model.threshold))):
-        print(f"  sentence test split, {name:13s} recall {(fired & truth).sum() / truth.sum():.2f}  "
-              f"false alarms {(fired & ~truth).sum() / (~truth).sum():.2f}  (n={len(test)})")
-    added = sum(check_red_flag(m) is None and top(m) >= model.threshold for m in pos)
-    print(f"  calibration messages that must escalate: {len(pos)}, the layer alone catches {added} "
-          "the rules miss")
+    held = sorted((c for c, _t in quiet), reverse=True)
+    tops = sorted((t for _c, t in quiet), reverse=True)
+    confirm = max(t_cv, held[allowed] + 1e-4 if allowed < len(held) else 0.0)
+    threshold = max(0.5, confirm, tops[allowed] + 1e-4 if allowed < len(tops) else 0.5)
+    model = RedFlagModel(w, b, round(threshold, 4), names, cents, embedder.fingerprint(),
+                         confirm=round(confirm, 4))
+    print(f"Red-flag learned layer: {len(texts)} training sentences ({int(y.sum())} escalate); "
+          f"l2 {l2:g}, {epochs} epochs (sentence CV precision {cv_p:.2f}, recall {cv_r:.2f} at "
+          f"{t_cv:.3f}); confirms a tentative rule hit at {model.confirm:.3f}, escalates alone at "
+          f"{model.threshold:.3f} (at most {allowed} of {len(neg)} calibration messages that must "
+          "not escalate)")
+    caught = sum(check_red_flag(m) is not None or model.detect(sentences(m), embedder.embed(
+        sentences(m))) is not None for m in pos if sentences(m))
+    print(f"  calibration messages that must escalate: {caught}/{len(pos)} do (rules + layer); "
+          "held-out figures: `pht eval`")
     out = Path(args.out) if args.out else MODEL_FILE
     print(f"Wrote {save_red_flag_model(model, out)}")
     return 0
@@ -119,5 +146,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train-red-flags", help="fit the red-flag gate's learned layer")
     t.add_argument("--max-false-alarms", type=float, default=0.0,
                    help="share of calibration messages that must not escalate the layer may add")
+    t.add_argument("--min-precision", type=float, default=0.9,
+                   help="sentence-level precision the cross-validated operating point must keep")
     t.add_argument("--out", help="where to write the model (default: the packaged file)")
+    t.add_argument("--shared-eval", help="the shared evaluation folder (default: ../shared/eval "
+                   "beside the clone)")
     t.set_defaults(func=cmd_train_red_flags)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.gate_data import DATA_DIR
+from assistant.gates.red_flags import RedFlagRules, default_rules
 
 log = logging.getLogger(__name__)
 MODEL_FILE = DATA_DIR / "red_flag_model.json"
@@ -67,24 +68,80 @@ class RedFlagHit:
     probability: float
 
 
+_PAIN_NUMBER = re.compile(r"(?<![/.])(?<!of )(?<!outta )\b(\d{1,2})(?:\.\d)?(?:ish|\+)?(?!\s*(?:k|km|mi|miles?|min|mins|minutes?|"
+                          r"hours?|weeks?|days?|months?|years?|x|%|am|pm|reps?|sets?|kg|lbs?)\b)")
+RULE_FEATURES = ("decided", "tentative", "pain_number_high", "pain_number_low", "negated",
+                 "about", "past", "someone_else")
+FEATURE_SCALE = 2.0  # rule features next to a unit-length embedding
+
+
+def rule_features(sentence: str, rules: RedFlagRules | None = None) -> np.ndarray:
+    """The rule layer's partial matches on one sentence, as ``RULE_FEATURES`` (0 or 1, scaled):
+    a decided or tentative hit, a number 6-10 or 0-5 in a sentence with a pain word (a score
+    the patterns missed, "a 7ish by the end"), a negation cue, a question about red flags,
+    a past marker, and someone else named last.
+
+    >>> dict(zip(RULE_FEATURES, rule_features("my pain was a 7ish by the end") > 0))["pain_number_high"]
+    True
+    """
+    r = rules or default_rules()
+    text = r.prepare(sentence)
+    found = r.detect_all(sentence)
+    numbers = [int(m.group(1)) for m in _PAIN_NUMBER.finditer(text) if int(m.group(1)) <= 10]
+    pain = bool(r.pain_words.search(text))
+    person = r.someone_else(text, 0, len(text))
+    flags = (
+        any(not f.tentative for f in found), any(f.tentative for f in found),
+        pain and any(n > 5 for n in numbers), pain and any(n <= 5 for n in numbers),
+        bool(r.cues.search(text)), any(rx.search(text) for rx in r.about),
+        bool(r.resolved.search(text)), person,
+    )
+    return np.array(flags, float) * FEATURE_SCALE
+
+
+def features(texts: list[str], vectors: np.ndarray, rules: RedFlagRules | None = None) -> np.ndarray:
+    """Per sentence: its embedding, then its ``rule_features``."""
+    vecs = np.atleast_2d(np.asarray(vectors, float))
+    return np.hstack([vecs, np.array([rule_features(t, rules) for t in texts]).reshape(len(texts), -1)])
+
+
 @dataclass(frozen=True)
 class RedFlagModel:
+    """The learned layer (``weights`` over ``features``) or, with no weights, the rules alone:
+    then every tentative rule hit escalates and nothing is added."""
+
     weights: np.ndarray
     bias: float
-    threshold: float  # P(red flag) of a sentence at or above this escalates the message
+    threshold: float  # P(red flag) of a sentence at or above this escalates the message alone
     flags: tuple[str, ...]
     centroids: np.ndarray  # one unit vector per flag, rows in ``flags`` order
     embedder: str
+    confirm: float = 0.5  # a tentative rule hit escalates when its sentence reaches this
 
-    def probability(self, vectors: np.ndarray) -> np.ndarray:
-        z = np.atleast_2d(np.asarray(vectors, float)) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+    @classmethod
+    def rules_only(cls, embedder: str = "") -> RedFlagModel:
+        return cls(np.zeros(0), 0.0, 2.0, (), np.zeros((0, 0)), embedder, confirm=0.0)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """P(red flag) per row of ``features`` (zeros with no weights)."""
+        x = np.atleast_2d(np.asarray(x, float))
+        if not self.weights.size:
+            return np.zeros(len(x))
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
 
     def detect(self, texts: list[str], vectors: np.ndarray) -> RedFlagHit | None:
-        """The most likely red-flag sentence of a message, if it reaches the threshold."""
+        """A message's red flag the rules could not decide: a tentative rule hit whose sentence
+        the layer confirms, else the most likely sentence if it reaches the threshold."""
         if not texts:
             return None
-        p = self.probability(vectors)
+        rules = default_rules()
+        p = self.probability(features(texts, vectors, rules)) if self.weights.size else np.zeros(len(texts))
+        prepared = [rules.prepare(t) for t in texts]
+        for hit in rules.tentative(" ".join(texts)):
+            first = hit.evidence.split(" … ")[0]
+            i = next((k for k, t in enumerate(prepared) if first in t), int(np.argmax(p)))
+            if p[i] >= self.confirm:
+                return RedFlagHit(hit.flag, texts[i], round(float(p[i]), 4))
         i = int(np.argmax(p))
         if p[i] < self.threshold:
             return None
@@ -94,7 +151,9 @@ class RedFlagModel:
     def to_json(self) -> dict[str, object]:
         return {
             "embedder": self.embedder,
+            "features": ["embedding", *RULE_FEATURES],
             "threshold": self.threshold,
+            "confirm": self.confirm,
             "bias": self.bias,
             "weights": [round(float(w), 6) for w in self.weights],
             "flags": list(self.flags),
@@ -119,26 +178,30 @@ def save_red_flag_model(model: RedFlagModel, path: Path = MODEL_FILE) -> Path:
 
 def load_red_flag_model(
     embedder: str, known_flags: Collection[str], path: Path = MODEL_FILE
-) -> RedFlagModel | None:
-    """The trained layer for this embedding model, or None (then the rules decide alone; the
-    reason is logged): no file, another embedding model, an unreadable file, or a flag id the
-    escalation texts don't know."""
+) -> RedFlagModel:
+    """The trained layer for this embedding model, or the rules alone (every tentative rule hit
+    escalates; the reason is logged): no file, another embedding model, an unreadable file,
+    other features, or a flag id the escalation texts don't know."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         model = RedFlagModel(
             np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
             tuple(str(f) for f in data["flags"]), np.asarray(data["centroids"], float),
-            str(data["embedder"]),
+            str(data["embedder"]), float(data["confirm"]),
         )
+        if data["features"] != ["embedding", *RULE_FEATURES]:
+            raise ValueError(f"trained on other features {data['features']}")
+        if model.centroids.shape != (len(model.flags), len(model.weights) - len(RULE_FEATURES)):
+            raise ValueError("weights and centroids disagree")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("red-flag learned layer off: %s is unreadable (%s)", path, exc)
-        return None
+        return RedFlagModel.rules_only(embedder)
     if model.embedder != embedder:
         log.warning("red-flag learned layer off: trained for %s, running %s "
                     "(run `pht train-red-flags`)", model.embedder, embedder)
-        return None
+        return RedFlagModel.rules_only(embedder)
     unknown = set(model.flags) - set(known_flags)
     if unknown:
         log.warning("red-flag learned layer off: unknown flag ids %s", sorted(unknown))
-        return None
+        return RedFlagModel.rules_only(embedder)
     return model
