@@ -74,6 +74,7 @@ class RedFlagRules:
         self.about = tuple(_rx(p) for p in data["about_patterns"])
         self.sentence_split = _rx(data["sentence_split"])
         self.sentence_report = tuple(_rx(p) for p in data["sentence_report_markers"])
+        self.suspicion = tuple(_rx(p) for p in data["sentence_suspicion_markers"])
         self.flags = tuple(
             _Flag(
                 id=str(f["id"]),
@@ -161,7 +162,7 @@ class RedFlagRules:
         return bool(self.resolved.search(sentence) and self.recovered.search(text)
                     and not self.present.search(sentence))
 
-    def _someone_else(self, text: str, start: int, end: int) -> bool:
+    def someone_else(self, text: str, start: int, end: int) -> bool:
         """The person the sentence names last, up to the end of the hit, is someone else (his,
         her, my brother's...), not the writer: a rule cannot tell "my son felt a pop" (a parent
         writing: escalate) from "my dad has shooting pain down his leg", so the learned layer
@@ -172,11 +173,18 @@ class RedFlagRules:
         last.update({m.start(): True for m in self.first_person.finditer(span)})
         return bool(last) and not last[max(last)]
 
+    def _sentence_reports(self, text: str, pos: int) -> bool:
+        s0, s1 = self._clause(text, pos, self.sentence_split)
+        return any(rx.search(text[s0:s1]) for rx in (*self.sentence_report, *self.suspicion))
+
     def _first_live(
-        self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool
+        self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool,
+        needs_report: bool = False,
     ) -> tuple[str, bool]:
         """The first live hit of ``group`` (a precise one before an imprecise one) and whether
-        it is tentative; ("", False) when nothing live matches."""
+        it is tentative; ("", False) when nothing live matches. A condition name (a rule that
+        ``needs_report``) in a sentence that reports nothing itself is tentative: "people
+        mention stress fractures" in a story that says "I" elsewhere."""
         fallback: tuple[str, bool] = ("", False)
         for rx in group:
             for m in rx.finditer(text):
@@ -186,8 +194,9 @@ class RedFlagRules:
                     continue
                 if self._asks_about(text, m.start()) or self._long_resolved(text, m.start()):
                     continue
-                tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._someone_else(
+                tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self.someone_else(
                     text, m.start(), m.end())
+                tentative = tentative or (needs_report and not self._sentence_reports(text, m.start()))
                 if not tentative:
                     return m.group(0), False
                 if not fallback[0]:
@@ -293,7 +302,7 @@ class RedFlagRules:
             for rule in flag.rules:
                 if rule.needs_report and not reported:
                     continue
-                hits = [self._first_live(text, g, rule.resolvable) for g in rule.groups]
+                hits = [self._first_live(text, g, rule.resolvable, rule.needs_report) for g in rule.groups]
                 if all(h for h, _t in hits):
                     tentative = any(t for _h, t in hits)
                     if best is None or (best.tentative and not tentative):
@@ -306,7 +315,7 @@ class RedFlagRules:
         evidence, pos = self._pain_hit(text, reported)
         if evidence:
             found.append(self._make(self.pain["id"], self.pain["severity"], evidence,
-                                    self._someone_else(text, pos, pos + len(evidence))))
+                                    self.someone_else(text, pos, pos + len(evidence))))
         order = {"urgent": 0, "see_clinician": 1}
         return sorted(found, key=lambda f: order[f.severity])
 
