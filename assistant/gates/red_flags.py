@@ -100,6 +100,7 @@ class RedFlagRules:
         self.exercise = _rx(pain["exercise_words"])
         self.not_pain_score = _rx(pain["not_pain_score"])
         self.not_pain_after = _rx(pain["not_pain_after"])
+        self.other_score = _rx(pain["other_score"])
         self.hypothetical = _rx(pain["hypothetical"])
         self.pain_clause_split = _rx(pain["clause_split"])
         words = {str(k): str(v) for k, v in pain["number_words"].items()}
@@ -162,6 +163,23 @@ class RedFlagRules:
         return bool(self.resolved.search(sentence) and self.recovered.search(text)
                     and not self.present.search(sentence))
 
+    def _uncertain(self, text: str, start: int, end: int, reported: bool) -> bool:
+        """What no rule can settle about a hit: someone else named last; a past sentence with
+        no word of now ("couldn't walk for days after my first ultra, five years ago"); a
+        question in a message that reports nothing ("what causes tingling down the leg?")."""
+        if self.someone_else(text, start, end):
+            return True
+        s0, s1 = self._clause(text, start, self.sentence_split)
+        sentence = text[s0:s1]
+        if self.resolved.search(sentence) and not self.present.search(sentence):
+            return True
+        return not reported and text[s1 : s1 + 1] == "?"
+
+    def _other_score(self, text: str, pos: int) -> bool:
+        """A score word other than pain before the number in its clause, and no pain word."""
+        s0, s1 = self._clause(text, pos, self.pain_clause_split)
+        return bool(self.other_score.search(text[s0:pos]) and not self.pain_words.search(text[s0:s1]))
+
     def someone_else(self, text: str, start: int, end: int) -> bool:
         """The person the sentence names last, up to the end of the hit, is someone else (his,
         her, my brother's...), not the writer: a rule cannot tell "my son felt a pop" (a parent
@@ -179,7 +197,7 @@ class RedFlagRules:
 
     def _first_live(
         self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool,
-        needs_report: bool = False,
+        needs_report: bool = False, reported: bool = True,
     ) -> tuple[str, bool]:
         """The first live hit of ``group`` (a precise one before an imprecise one) and whether
         it is tentative; ("", False) when nothing live matches. A condition name (a rule that
@@ -194,8 +212,8 @@ class RedFlagRules:
                     continue
                 if self._asks_about(text, m.start()) or self._long_resolved(text, m.start()):
                     continue
-                tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self.someone_else(
-                    text, m.start(), m.end())
+                tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._uncertain(
+                    text, m.start(), m.end(), reported)
                 tentative = tentative or (needs_report and not self._sentence_reports(text, m.start()))
                 if not tentative:
                     return m.group(0), False
@@ -302,7 +320,8 @@ class RedFlagRules:
             for rule in flag.rules:
                 if rule.needs_report and not reported:
                     continue
-                hits = [self._first_live(text, g, rule.resolvable, rule.needs_report) for g in rule.groups]
+                hits = [self._first_live(text, g, rule.resolvable, rule.needs_report, reported)
+                        for g in rule.groups]
                 if all(h for h, _t in hits):
                     tentative = any(t for _h, t in hits)
                     if best is None or (best.tentative and not tentative):
@@ -315,7 +334,8 @@ class RedFlagRules:
         evidence, pos = self._pain_hit(text, reported)
         if evidence:
             found.append(self._make(self.pain["id"], self.pain["severity"], evidence,
-                                    self.someone_else(text, pos, pos + len(evidence))))
+                                    self._uncertain(text, pos, pos + len(evidence), reported)
+                                    or self._other_score(text, pos)))
         order = {"urgent": 0, "see_clinician": 1}
         return sorted(found, key=lambda f: order[f.severity])
 
