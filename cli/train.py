@@ -1,15 +1,19 @@
 """``pht train-red-flags``: fit the red-flag gate's learned layer and report it.
 
-Training data: the train split of ``assistant/data/red_flag_sentences.yaml`` (team-written
-single sentences, labelled with a flag id or null) plus, as sentences that must not escalate,
-every sentence of the calibration narratives labelled "no red flag". The logistic
-regression's regularisation and epochs are chosen by cross-validation on those sentences
-(``core.learn.choose_by_cv``); the threshold is then set on calibration MESSAGES: the lowest
-one at which the layer adds no more than ``--max-false-alarms`` of escalations to messages that
-must not escalate (the calibration narratives, the development splits of the shape and
-real-question sets, the clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays
-out, since ``pht eval`` reports it). The held-out splits (sentence test split,
-narrative test split) are only reported. Writes ``assistant/data/red_flag_model.json``.
+Training data: the train split of ``assistant/data/red_flag_sentences.yaml`` and all of
+``assistant/data/red_flag_training.yaml`` (team-written single sentences, labelled with a flag
+id or null) plus, as sentences that must not escalate, every sentence of the calibration
+narratives labelled "no red flag". Features: each sentence's embedding and the rule layer's
+partial matches (``red_flag_model.features``). The logistic regression's regularisation and
+epochs are chosen by cross-validation on those sentences (``core.learn.choose_by_cv``, which
+also gives the sentence-level operating point at ``--min-precision``). Thresholds are then set
+on calibration MESSAGES: ``confirm`` (a tentative rule hit's sentence) starts at the CV
+operating point and ``threshold`` (a sentence alone) at 0.5, and each rises until the layer
+escalates no more than ``--max-false-alarms`` of the messages that must not escalate (the
+calibration narratives, the development splits of the shape and real-question sets, the
+clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays out, since ``pht eval``
+reports it). The held-out splits (sentence test split, narrative test split) are not looked
+at here: ``pht eval`` reports them. Writes ``assistant/data/red_flag_model.json``.
 """
 
 from __future__ import annotations

@@ -1,15 +1,23 @@
-"""The red-flag gate's learned layer: reads a story sentence by sentence.
+"""The red-flag gate's learned layer: reads a story sentence by sentence and decides what the
+rules cannot.
 
-The rule layer (``red_flags.py``) knows the articles' own list and the urgent signs by their
+The rule layer (``red_flags.py``) decides the articles' own list and the urgent signs by their
 words; it misses paraphrases ("it felt like someone kicked me mid-stride and now I can't put
-weight on it", "an 8ish by the end of the tempo"). This layer is a logistic regression over
-each sentence's embedding (the embedding model's features), trained by ``pht
-train-red-flags`` on the team's labelled sentences (``assistant/data/red_flag_sentences.yaml``,
-train split) plus the sentences of the calibration narratives that must not escalate; its
-threshold is set on calibration messages so that ordinary messages do not escalate, and it
-is measured on the held-out splits. It only ADDS escalations: when the rules fire they
-decide, so the articles' own list never depends on a model. The flag it reports is the one
-whose training sentences are closest on average (cosine to the flag's centroid).
+weight on it") and leaves its imprecise hits ("snapped", someone else's symptoms, a past
+sentence...) *tentative*. This layer is a logistic regression over each sentence's features:
+its embedding (the embedding model's features) and the rule layer's partial matches on it
+(``RULE_FEATURES``: a decided or tentative hit, a high or low number beside a pain word, a
+negation, a question about red flags, a past marker, someone else). ``pht train-red-flags``
+trains it on the team's labelled sentences (``red_flag_sentences.yaml`` train split,
+``red_flag_training.yaml``) plus the sentences of the calibration narratives that must not
+escalate, with its regularisation chosen by cross-validation on those sentences. Two
+thresholds: ``confirm``, at or above which the sentence holding a tentative rule hit
+escalates with the rule's flag (otherwise the hit is vetoed), and ``threshold``, at or above
+which a sentence escalates on its own, set on calibration messages so that ordinary messages
+do not escalate; the flag it reports then is the one whose training sentences are closest on
+average (cosine to the flag's centroid). Both are measured on the held-out splits only by
+``pht eval``. Without a trained model for the running embedder the layer is the rules alone:
+every tentative hit escalates, nothing is added.
 
 Pure except ``load_red_flag_model`` / ``save_red_flag_model``; the caller embeds. Used only
 with the embedding model it was trained with.

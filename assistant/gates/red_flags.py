@@ -8,8 +8,17 @@ weight, swelling after a fall, night/rest pain with fever or weight loss). Polic
 flag fires on a *report or suspicion*; a question *about* red flags ("what are the red
 flags?") is answered normally, negated mentions ("no numbness") and past ones ("a stress
 fracture years ago") do not fire, and pain numbers are parsed ("6/10", "7 out of 10",
-"a 8", "pain is 9"). It reads only the current message, not the history, and does not
-decide what the rest of the answer says (the service does).
+"a 8", "pain is 9"); ratings ("10/10 would recommend") and old injuries the writer says they
+recovered from ("tore it years ago, fine since") do not fire.
+
+Where a rule cannot be made precise, its hit is *tentative* and the learned layer
+(``red_flag_model.py``) decides: a verb with common figurative uses ("snapped", "tore"), a
+clause about someone else ("my son felt a pop", "her foot goes numb"), a past sentence with
+no word of now, a question in a message that reports nothing, a score after another score
+word ("my sleep score was 8/10"), a condition name in a sentence that reports or suspects
+nothing. ``detect`` / ``check_red_flag`` return only the hits the rules decide;
+``tentative`` the others; ``detect_all`` both. It reads only the current message, not the
+history, and does not decide what the rest of the answer says (the service does).
 """
 
 from __future__ import annotations

@@ -1,0 +1,62 @@
+"""The red-flag rule layer's split between hits it decides and hits it leaves to the learned
+layer (tentative), and the generic shapes it no longer escalates (issue #11): ratings, old
+injuries the writer recovered from, figurative verbs, other people's symptoms, questions that
+report nothing. Sentences written for these tests, not taken from any labelled set."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.gates.red_flags import check_red_flag, default_rules
+
+
+def _tentative(question: str) -> list[str]:
+    return [f.flag for f in default_rules().tentative(question)]
+
+
+@pytest.mark.parametrize(
+    ("question", "flag"),
+    [
+        ("Lost my temper and snapped at the dog after another sore run", "sudden_pop"),
+        ("We tore through the hills on the club bus trip, my hamstring was fine", "sudden_pop"),
+        ("My sister says her foot goes numb on long runs", "nerve"),
+        ("my coach reckons his pain is 8/10 when he sprints", "pain_over_5"),
+        ("Our neighbour's daughter can't walk after a hockey match", "cant_bear_weight"),
+        ("I couldn't walk properly for a few days after my first marathon, five years ago", "cant_bear_weight"),
+        ("What usually causes tingling down the leg in distance runners?", "nerve"),
+        ("The app gave my sleep a 9/10 last night", "pain_over_5"),
+        ("I have read the threads. Everyone mentions stress fractures and the printout lists them.", "bone_stress"),
+    ],
+)
+def test_imprecise_hits_are_left_to_the_learned_layer(question: str, flag: str) -> None:
+    assert check_red_flag(question) is None, question
+    assert flag in _tentative(question), question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Bought the new carbon shoes: 10/10 would recommend, hamstring ache about 2/10",
+        "I tore my hamstring playing hockey at school and have been fine since, now a dull sit-bone ache",
+        "A stress fracture in my shin healed years ago, no problems since",
+        "Zero numbness or tingling, only the usual ache when sitting",
+        "The physio couldn't find any weakness in my foot",
+    ],
+)
+def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str) -> None:
+    assert default_rules().detect_all(question) == [], question
+
+
+@pytest.mark.parametrize(
+    ("question", "flag"),
+    [
+        ("something snapped at the back of my thigh on the track and it hurts", "sudden_pop"),
+        ("My physio thinks I have a stress fracture in my pelvis", "bone_stress"),
+        ("I tore my hamstring 3 years ago and now it is numb down my leg again", "nerve"),
+        ("my pain was 8/10 on the hills today", "pain_over_5"),
+        ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
+    ],
+)
+def test_precise_hits_stay_decided_by_the_rules(question: str, flag: str) -> None:
+    found = check_red_flag(question)
+    assert found is not None and found.flag == flag and not found.tentative, question
