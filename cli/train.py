@@ -8,8 +8,9 @@ partial matches (``red_flag_model.features``). The logistic regression's regular
 epochs are chosen by cross-validation on those sentences (``core.learn.choose_by_cv``, which
 also gives the sentence-level operating point at ``--min-precision``). Thresholds are then set
 on calibration MESSAGES: ``confirm`` (a tentative rule hit's sentence) starts at the CV
-operating point and ``threshold`` (a sentence alone) at 0.5, and each rises until the layer
-escalates no more than ``--max-false-alarms`` of the messages that must not escalate (the
+operating point and ``threshold`` (a sentence alone) at 0.5 or, higher, just above the
+training sentences that must not escalate (rules silent), scored out of fold; each rises until
+the layer escalates no more than ``--max-false-alarms`` of the messages that must not escalate (the
 calibration narratives, the development splits of the shape and real-question sets, the
 clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays out, since ``pht eval``
 reports it). The held-out splits (sentence test split, narrative test split) are not looked
@@ -129,14 +130,25 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     held = sorted((c for c, _t in quiet), reverse=True)
     tops = sorted((t for _c, t in quiet), reverse=True)
     confirm = max(t_cv, held[allowed] + 1e-4 if allowed < len(held) else 0.0)
-    threshold = max(0.5, confirm, tops[allowed] + 1e-4 if allowed < len(tops) else 0.5)
+    # alone, a sentence must also clear every training sentence that must not escalate and
+    # that the rules leave silent, scored out of fold (5 folds, the chosen l2 and epochs)
+    free = np.array([check_red_flag(t) is None for t in texts]) & ~y
+    oof = np.zeros(len(y))
+    fold = np.random.default_rng(0).permutation(len(y)) % 5
+    for k in range(5):
+        wk, bk = fit(x[fold != k], list(y[fold != k]), l2=l2, epochs=epochs)
+        oof[fold == k] = 1.0 / (1.0 + np.exp(-(x[fold == k] @ wk + bk)))
+    quiet_oof = sorted(oof[free], reverse=True)
+    n_oof = int(args.max_false_alarms * len(quiet_oof))
+    floor = quiet_oof[n_oof] + 1e-4 if n_oof < len(quiet_oof) else 0.5
+    threshold = max(0.5, confirm, floor, tops[allowed] + 1e-4 if allowed < len(tops) else 0.5)
     model = RedFlagModel(w, b, round(threshold, 4), names, cents, embedder.fingerprint(),
                          confirm=round(confirm, 4))
     print(f"Red-flag learned layer: {len(texts)} training sentences ({int(y.sum())} escalate); "
           f"l2 {l2:g}, {epochs} epochs (sentence CV precision {cv_p:.2f}, recall {cv_r:.2f} at "
           f"{t_cv:.3f}); confirms a tentative rule hit at {model.confirm:.3f}, escalates alone at "
           f"{model.threshold:.3f} (at most {allowed} of {len(neg)} calibration messages that must "
-          "not escalate)")
+          f"not escalate; out-of-fold floor {floor:.3f})")
     caught = sum(check_red_flag(m) is not None or model.detect(sentences(m), embedder.embed(
         sentences(m))) is not None for m in pos if sentences(m))
     print(f"  calibration messages that must escalate: {caught}/{len(pos)} do (rules + layer); "
