@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answering.extractive import Candidate, compose_answer, relevance, select
+from assistant.answering.extractive import (
+    Candidate,
+    compose_answer,
+    points_forward,
+    relevance,
+    select,
+)
 from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import terms
 from assistant.answering.notes import EditorialNote, touched
@@ -150,12 +156,13 @@ class Composer:
 
     def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
         """Content sentences of the passages, with their precomputed embeddings, less the
-        sentences the filler scorer says inform nobody (lead-ins, anecdotes, media, plugs)."""
+        sentences the filler scorer says inform nobody (lead-ins, anecdotes, media, plugs) and
+        the lead-ins that only announce a sentence to come (it stands as a candidate itself)."""
         table = self.retriever.sentences
         out = []
         for rank, p in enumerate(passages):
             for order, span in enumerate(p.sentences):
-                if span.kind != "content":
+                if span.kind != "content" or points_forward(span.text):
                     continue
                 out.append(
                     Candidate(span, p, rank, order, table.vector(span.id),

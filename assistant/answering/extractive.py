@@ -85,13 +85,19 @@ FORWARD = re.compile(
 
 
 def points_forward(text: str) -> bool:
-    """True when a sentence announces what comes next ("Below, I will outline...", "Here is
-    how...:"): it says nothing by itself.
+    """True when a sentence only announces what comes next ("Below, I will outline...",
+    "Here is how...:"): it says nothing by itself, and the content it announces is a sentence
+    of its own. A lead-in that holds its content after a colon ("Here is how: head up, ...")
+    is not one.
 
     >>> points_forward("Below, I will outline the plan."), points_forward("Load the tendon.")
     (True, False)
+    >>> points_forward("Here is how to land: \U0001f539 Head up, chest tall.")
+    False
     """
     sentence = display_sentence(text)
+    if re.search(r":\s*\S", sentence):
+        return False
     return sentence.endswith(":") or bool(FORWARD.match(sentence))
 
 
@@ -155,9 +161,6 @@ def select(
         keys.add(c.dup_key)
         words += n
     chosen = _resolve_anaphora(candidates, chosen, budget - words, keep=set(first))
-    chosen = _complete_lead_ins(candidates, chosen, budget - sum(
-        word_count(candidates[i].span.text) for i in chosen
-    ))
     # Passages holding a pinned sentence open the answer; sentences keep source order.
     opening = {candidates[i].passage.id for i in first}
     return sorted(
@@ -185,27 +188,6 @@ def _resolve_anaphora(
             out.append(prev)
             spare -= n
         elif len(out) > 1 and i not in keep:
-            out.remove(i)
-    return out
-
-
-def _complete_lead_ins(candidates: Sequence[Candidate], chosen: list[int], spare: int) -> list[int]:
-    """A picked sentence that announces what follows ("Here is how to use your glutes:",
-    "Below, I will outline...") brings the next sentence of its passage along, or is dropped."""
-    index = {(c.passage.id, c.order): i for i, c in enumerate(candidates)}
-    out = list(chosen)
-    for i in chosen:
-        c = candidates[i]
-        if not points_forward(c.span.text):
-            continue
-        nxt = index.get((c.passage.id, c.order + 1))
-        if nxt is not None and nxt in out:
-            continue
-        n = word_count(candidates[nxt].span.text) if nxt is not None else 0
-        if nxt is not None and n <= spare:
-            out.append(nxt)
-            spare -= n
-        elif len(out) > 1:
             out.remove(i)
     return out
 
