@@ -28,6 +28,7 @@ from assistant.models import Passage, QuoteSpan
 from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
+from ingest.heads import read_head_vectors
 from ingest.leases import hold, release
 from ingest.store import CONTENT, IndexStore
 from ingest.tables import BuildTables, ChunkRow, open_or_build
@@ -203,7 +204,19 @@ class Retriever:
         self._kinds = self.tables.kind_counts()
         self._n_content_sentences = int(self._sentences.count())
         self.lexical = LexicalIndex.from_table(self.tables.bm25)
+        # sentence head vectors stored with the build (ingest.heads), if it has them
+        self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
         self._dense_memo: tuple[bytes, list[tuple[str, float]]] | None = None
+
+    def head_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray | None:
+        """The stored head vectors of these sentences (see ``ingest.heads``), or None when the
+        build has none (or lacks one of them)."""
+        if self._heads is None:
+            return None
+        rows = [self.sentences.lookup(sid) for sid in sentence_ids]
+        if any(r is None for r in rows):
+            return None
+        return np.asarray(self._heads[[r[0] for r in rows if r is not None]], dtype=np.float32)
 
     # --- ranking -------------------------------------------------------------
     def embed_query(self, query: str) -> np.ndarray:
