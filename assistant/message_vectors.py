@@ -31,8 +31,12 @@ class MessageVectors:
     [['a query', 'an ask', 'first sentence.']]
     """
 
-    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray]):
+    def __init__(
+        self, embed: Callable[[Sequence[str]], np.ndarray],
+        embedded: Callable[[Sequence[str], np.ndarray], None] | None = None,
+    ):
         self.embed = embed
+        self.embedded = embedded  # told of every batch embedded (e.g. ``Retriever.remember``)
         self._vectors: dict[str, np.ndarray] = {}
         self._wanted: dict[str, None] = {}
         self.calls = 0  # model calls made for this message
@@ -53,6 +57,8 @@ class MessageVectors:
             self.calls += 1
             for t, v in zip(missing, got, strict=True):
                 self._vectors[t] = v
+            if self.embedded is not None:
+                self.embedded(missing, got)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack([self._vectors[t] for t in texts])

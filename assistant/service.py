@@ -114,9 +114,11 @@ class Assistant:
         timings: dict[str, float] = {}
         # one model call per message: the texts a self-contained message needs are embedded
         # together with its sentences when the red-flag layer asks for those, or with the query
-        vectors = MessageVectors(self.embedder.embed)
+        vectors = MessageVectors(self.embedder.embed, self.retriever.remember)
         if len(question) <= self.settings.max_question_chars:
             vectors.want(self._query_texts(question))
+            if "promotion" in detect_intents(question):  # the promotion search embeds it as is
+                vectors.want([question])
         gate = check_question(question, history, max_chars=self.settings.max_question_chars,
                               second_opinion=lambda q: self._learned_red_flag(q, vectors))
         if gate.status == "invalid_input":

@@ -31,6 +31,7 @@ MESSAGES = [
     "How long does it take to recover? Should I stop running or just slow down?",
     "I felt a pop at the back of my thigh sprinting and now there is a big bruise. What now?",
     "What's the capital of France?",
+    "Which supplement do you recommend, is HEAL worth it?",
 ]
 
 

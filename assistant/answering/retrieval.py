@@ -207,6 +207,9 @@ class Retriever:
         # sentence head vectors stored with the build (ingest.heads), if it has them
         self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
         self._dense_memo: tuple[bytes, list[tuple[str, float]]] | None = None
+        # vectors the assistant embedded with a message's batch, so embed_query reuses them
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._known_lock = threading.Lock()
 
     def head_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray | None:
         """The stored head vectors of these sentences (see ``ingest.heads``), or None when the
@@ -219,8 +222,20 @@ class Retriever:
         return np.asarray(self._heads[[r[0] for r in rows if r is not None]], dtype=np.float32)
 
     # --- ranking -------------------------------------------------------------
+    def remember(self, texts: Sequence[str], vectors: np.ndarray, keep: int = 64) -> None:
+        """Vectors already embedded (a message's batch): ``embed_query`` of one of these
+        texts returns its vector instead of calling the model again."""
+        with self._known_lock:
+            for t, v in zip(texts, vectors, strict=True):
+                self._known[t] = v
+                self._known.move_to_end(t)
+            while len(self._known) > keep:
+                self._known.popitem(last=False)
+
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+        with self._known_lock:
+            known = self._known.get(query)
+        return known if known is not None else self.embedder.embed([query])[0]
 
     def dense(self, vector: np.ndarray, n: int, kind: str = "content") -> list[tuple[str, float]]:
         """Ids and cosine similarities of the ``n`` nearest chunks of ``kind``."""
