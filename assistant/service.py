@@ -26,7 +26,8 @@ from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
-from assistant.gates.intents import detect_intents
+from assistant.gates.conversation import rewrite_followup
+from assistant.gates.intents import detect_intents, strip_injection
 from assistant.gates.message import read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
@@ -116,9 +117,11 @@ class Assistant:
         # together with its sentences when the red-flag layer asks for those, or with the query
         vectors = MessageVectors(self.embedder.embed, self.retriever.remember)
         if len(question) <= self.settings.max_question_chars:
-            vectors.want(self._query_texts(question))
-            if "promotion" in detect_intents(question):  # the promotion search embeds it as is
-                vectors.want([question])
+            intents = detect_intents(question)
+            expected = self._expected_query(question, history, intents)
+            vectors.want(self._query_texts(expected) if expected.strip() else [])
+            if "promotion" in intents:  # the promotion search embeds the query as it is
+                vectors.want([expected])
         gate = check_question(question, history, max_chars=self.settings.max_question_chars,
                               second_opinion=lambda q: self._learned_red_flag(q, vectors))
         if gate.status == "invalid_input":
@@ -126,7 +129,7 @@ class Assistant:
             return
         query = gate.query or question
         t = time.perf_counter()
-        vectors.want(self._query_texts(query))  # a follow-up rewrite or stripped injection
+        vectors.want(self._query_texts(query))  # when it was not foreseen
         vec = vectors.one(self._repaired(query))
         timings["embed"] = _ms(t)
         draft = Draft()
@@ -182,6 +185,14 @@ class Assistant:
                 yield part + "\n\n"
         compose.edition_notes(query, draft)
         yield self._finish(question, draft, t0, timings, query)
+
+    @staticmethod
+    def _expected_query(question: str, history: Sequence[Turn], intents: frozenset[str]) -> str:
+        """The query ``check_question`` will hand on (injection stripped, a follow-up rewritten
+        with the history), foreseen so its texts join the message's one batch; a wrong guess
+        only costs one more embedding call."""
+        cleaned = strip_injection(question) if "injection" in intents else question
+        return rewrite_followup(cleaned, history) if cleaned.strip() else ""
 
     def _repaired(self, query: str) -> str:
         """The text embedded for a retrieval query: its typos repaired."""
