@@ -206,7 +206,10 @@ class Retriever:
         self.lexical = LexicalIndex.from_table(self.tables.bm25)
         # sentence head vectors stored with the build (ingest.heads), if it has them
         self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
-        self._dense_memo: tuple[bytes, list[tuple[str, float]]] | None = None
+        # the content query's hits for the last few vectors (a message's asks are each asked
+        # by the scope gate and by the search)
+        self._dense_memo: OrderedDict[bytes, list[tuple[str, float]]] = OrderedDict()
+        self._memo_lock = threading.Lock()
         # vectors the assistant embedded with a message's batch, so embed_query reuses them
         self._known: OrderedDict[str, np.ndarray] = OrderedDict()
         self._known_lock = threading.Lock()
@@ -243,16 +246,21 @@ class Retriever:
             return []
         if kind == CONTENT:  # content has its own collection: no metadata filter
             # The scope gate's best similarity and the search ask with the same vector: one
-            # query of ``candidates`` serves both (the last one is kept).
-            key, memo = vector.tobytes(), self._dense_memo
-            if memo is None or memo[0] != key or len(memo[1]) < n:
+            # query of ``candidates`` serves both (the last few vectors' hits are kept).
+            key = vector.tobytes()
+            with self._memo_lock:
+                hits = self._dense_memo.get(key)
+            if hits is None or len(hits) < n:
                 want = max(n, min(self.candidates, len(self.content_ids)))
                 got = self._chunks.query(query_embeddings=[vector.tolist()], n_results=want,
                                          include=["distances"])
-                memo = (key, [(i, 1.0 - float(d)) for i, d in
-                              zip(got["ids"][0], got["distances"][0], strict=True)])
-                self._dense_memo = memo
-            return memo[1][:n]
+                hits = [(i, 1.0 - float(d)) for i, d in
+                        zip(got["ids"][0], got["distances"][0], strict=True)]
+                with self._memo_lock:
+                    self._dense_memo[key] = hits
+                    while len(self._dense_memo) > 8:
+                        self._dense_memo.popitem(last=False)
+            return hits[:n]
         else:
             got = self._other_chunks.query(
                 query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
