@@ -26,12 +26,14 @@ from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question
-from assistant.gates.intents import detect_intents
+from assistant.gates.conversation import rewrite_followup
+from assistant.gates.intents import detect_intents, strip_injection
 from assistant.gates.message import read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
 from assistant.gates.scope import ScopeFeatures, ScopeGate, load_calibration
 from assistant.gates.scope_model import load_scope_model, scope_vector
+from assistant.message_vectors import MessageVectors
 from assistant.models import Answer, Passage, Turn
 from core.errors import ConfigError, LLMError
 from core.settings import Settings
@@ -65,7 +67,10 @@ class Assistant:
         self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
         self.red_flag_model = load_red_flag_model(embedder.fingerprint(), default_rules().flag_ids())
         model = load_model(embedder.fingerprint())
-        self.filler = FillerFilter(model, embedder.embed) if model is not None else None
+        self.filler = (  # the build's stored head vectors, else heads embedded when first seen
+            FillerFilter(model, embedder.embed, lambda ids: self.retriever.head_vectors(ids))
+            if model is not None else None
+        )
 
     # --- public API ---------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -76,12 +81,13 @@ class Assistant:
         assert final is not None
         return final
 
-    def _learned_red_flag(self, question: str) -> RedFlag | None:
+    def _learned_red_flag(self, question: str, vectors: MessageVectors | None = None) -> RedFlag | None:
         """The red-flag gate's learned layer over the message's sentences (None without it)."""
         if self.red_flag_model is None:
             return None
         parts = sentences(question)
-        hit = self.red_flag_model.detect(parts, self.embedder.embed(parts)) if parts else None
+        vectors = vectors or MessageVectors(self.embedder.embed)
+        hit = self.red_flag_model.detect(parts, vectors.get(parts)) if parts else None
         return default_rules().flag(hit.flag, hit.sentence) if hit else None
 
     def refresh(self) -> None:
@@ -107,14 +113,24 @@ class Assistant:
         t0 = time.perf_counter()
         self.refresh()
         timings: dict[str, float] = {}
+        # one model call per message: the texts a self-contained message needs are embedded
+        # together with its sentences when the red-flag layer asks for those, or with the query
+        vectors = MessageVectors(self.embedder.embed, self.retriever.remember)
+        if len(question) <= self.settings.max_question_chars:
+            intents = detect_intents(question)
+            expected = self._expected_query(question, history, intents)
+            vectors.want(self._query_texts(expected) if expected.strip() else [])
+            if "promotion" in intents:  # the promotion search embeds the query as it is
+                vectors.want([expected])
         gate = check_question(question, history, max_chars=self.settings.max_question_chars,
-                              second_opinion=self._learned_red_flag)
+                              second_opinion=lambda q: self._learned_red_flag(q, vectors))
         if gate.status == "invalid_input":
             yield self._finish(question, Draft("invalid_input", [gate.message]), t0, timings, "")
             return
         query = gate.query or question
         t = time.perf_counter()
-        vec = self.retriever.embed_query(self.retriever.lexical.repaired_query(query) or query)
+        vectors.want(self._query_texts(query))  # when it was not foreseen
+        vec = vectors.one(self._repaired(query))
         timings["embed"] = _ms(t)
         draft = Draft()
         draft.notices.extend(gate.notices)
@@ -123,10 +139,11 @@ class Assistant:
             draft.status = "red_flag"
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
-        asks = self._asks(query, vec)
+        asks = self._asks(query, vec, vectors)
         if gate.status != "red_flag":
             covered = (
-                asks if gate.intents & {"promotion", "diagnosis"} else self._covered(query, vec, asks)
+                asks if gate.intents & {"promotion", "diagnosis"}
+                else self._covered(query, vec, asks, vectors)
             )
             if gate.status == "out_of_scope" or not covered:
                 draft.status = "out_of_scope"
@@ -169,7 +186,30 @@ class Assistant:
         compose.edition_notes(query, draft)
         yield self._finish(question, draft, t0, timings, query)
 
-    def _asks(self, query: str, vec: np.ndarray) -> list[Ask]:
+    @staticmethod
+    def _expected_query(question: str, history: Sequence[Turn], intents: frozenset[str]) -> str:
+        """The query ``check_question`` will hand on (injection stripped, a follow-up rewritten
+        with the history), foreseen so its texts join the message's one batch; a wrong guess
+        only costs one more embedding call."""
+        cleaned = strip_injection(question) if "injection" in intents else question
+        return rewrite_followup(cleaned, history) if cleaned.strip() else ""
+
+    def _repaired(self, query: str) -> str:
+        """The text embedded for a retrieval query: its typos repaired."""
+        return self.retriever.lexical.repaired_query(query) or query
+
+    def _query_texts(self, query: str) -> list[str]:
+        """Every text ``_asks`` and ``scope_inputs`` embed for ``query``: the repaired query,
+        and for a story or several asks each ask's repaired query and the asks together."""
+        texts = [self._repaired(query)]
+        message = read_message(query)
+        if message.narrative or len(message.asks) > 1:
+            texts += [self._repaired(q) for q in message.queries()]
+            if self.scope is not None:
+                texts.append(" ".join(a.text for a in message.asks))
+        return texts
+
+    def _asks(self, query: str, vec: np.ndarray, vectors: MessageVectors | None = None) -> list[Ask]:
         """What the scope gate, retrieval and selection work on: the message's asks as
         (ask as written, retrieval query, query vector); the retrieval query of an ask with no
         subject of its own carries the narrative's words. A plain question is its own ask."""
@@ -177,12 +217,13 @@ class Assistant:
         if not message.narrative and len(message.asks) == 1:
             return [(query, query, vec)]
         queries = message.queries()
-        vecs = self.retriever.embedder.embed(
-            [self.retriever.lexical.repaired_query(q) or q for q in queries]
-        )
+        vectors = vectors or MessageVectors(self.retriever.embedder.embed)
+        vecs = vectors.get([self._repaired(q) for q in queries])
         return [(a.text, q, v) for a, q, v in zip(message.asks, queries, vecs, strict=True)]
 
-    def scope_inputs(self, query: str, vec: np.ndarray, asks: list[Ask]) -> list[tuple[str, ScopeFeatures, np.ndarray]]:
+    def scope_inputs(
+        self, query: str, vec: np.ndarray, asks: list[Ask], vectors: MessageVectors | None = None,
+    ) -> list[tuple[str, ScopeFeatures, np.ndarray]]:
         """Per ask: (ask as written, rule-layer features, the learned layer's input vector).
         A message with several asks gets one more row first, for all its asks together."""
         assert self.scope is not None
@@ -190,7 +231,7 @@ class Assistant:
         rows = []
         if not single:
             joined = " ".join(a for a, _q, _v in asks)
-            jv = self.retriever.embedder.embed([joined])[0]
+            jv = (vectors or MessageVectors(self.retriever.embedder.embed)).one(joined)
             f = self.scope.features(query, self.retriever.max_similarity(jv), joined)
             rows.append((joined, f, scope_vector(jv, vec, f)))
         for a, q, v in asks:
@@ -199,7 +240,9 @@ class Assistant:
             rows.append((a, f, scope_vector(v, vec, f)))
         return rows
 
-    def _covered(self, query: str, vec: np.ndarray, asks: list[Ask]) -> list[Ask]:
+    def _covered(
+        self, query: str, vec: np.ndarray, asks: list[Ask], vectors: MessageVectors | None = None,
+    ) -> list[Ask]:
         """The asks the articles cover (all of them when there is no scope gate). The learned
         layer decides when it is trained for this embedder: a message with several asks is
         refused only when its asks together and each ask alone are out of scope, and otherwise
@@ -207,7 +250,7 @@ class Assistant:
         the corpus itself covers, the calibrated rule layer decides per ask."""
         if self.scope is None:
             return asks
-        rows = self.scope_inputs(query, vec, asks)
+        rows = self.scope_inputs(query, vec, asks, vectors)
         # the learned layer knows the shipped articles' neighbours; a message using a neighbour
         # word that the corpus itself covers (a clinic's own page on it) goes to the rule layer
         if self.scope_model is not None and not self.scope.corpus_terms(query):

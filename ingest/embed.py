@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SMALL_BATCH = 4
+# One message's texts (its sentences, the query, its asks) at the 2,000-character limit; an
+# ingest batch (``embedding_batch_size``, 64) is larger and keeps every thread.
+MESSAGE_TEXTS, MESSAGE_CHARS = 40, 8000
 _THREADS_LOCK = threading.Lock()
 
 
@@ -103,26 +106,29 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) <= SMALL_BATCH:
-            # A query or two: one intra-op thread is faster than two (no OpenMP barrier), and
-            # it does not stall when the other core is busy (a web server, a test runner).
-            # torch's thread count is process-wide: the lock keeps concurrent callers from
-            # restoring each other's value.
+        if len(texts) <= SMALL_BATCH or (
+            len(texts) <= MESSAGE_TEXTS and sum(map(len, texts)) <= MESSAGE_CHARS
+        ):
+            # A query or one message's texts: one intra-op thread is faster than two (no OpenMP
+            # barrier), and it does not stall when the other core is busy (a web server, a test
+            # runner); batches of SMALL_BATCH texts of similar length (the model sorts them by
+            # length) pad little. torch's thread count is process-wide: the lock keeps
+            # concurrent callers from restoring each other's value.
             import torch
 
             with _THREADS_LOCK:
                 threads = torch.get_num_threads()
                 torch.set_num_threads(1)
                 try:
-                    return self._encode(texts)
+                    return self._encode(texts, SMALL_BATCH)
                 finally:
                     torch.set_num_threads(threads)
-        return self._encode(texts)
+        return self._encode(texts, self.batch_size)
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         vectors = self._model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,

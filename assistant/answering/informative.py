@@ -9,7 +9,8 @@ decides, trained on the team's own
 labelled sentences (``assistant/data/sentence_kinds.yaml``, written for many injuries and
 blog styles, not taken from the corpus) by ``pht train-informative``, which writes
 ``assistant/data/informative_model.json``. The sentence vectors are the ones the index
-already stores; the head vectors are embedded once per sentence and cached. The model is only used with the embedding
+already stores; the head vectors are the ones stored with the build (``ingest.heads``) or, for a
+build without them, embedded once per sentence and cached. The model is only used with the embedding
 model it was trained on (same fingerprint); otherwise nothing is filtered. It does not read
 the question: relevance is ``extractive.relevance``'s job.
 """
@@ -25,18 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.gate_data import DATA_DIR
+from ingest.heads import HEAD_WORDS, head
 
+__all__ = ["HEAD_WORDS", "FillerFilter", "InformativeModel", "features", "head", "load_model"]
 MODEL_FILE = DATA_DIR / "informative_model.json"
-HEAD_WORDS = 8
-
-
-def head(text: str, n: int = HEAD_WORDS) -> str:
-    """The first ``n`` words of a sentence.
-
-    >>> head("Below, I will outline the general treatment plan that has helped", 4)
-    'Below, I will outline'
-    """
-    return " ".join(text.split()[:n])
 
 
 def features(full: np.ndarray, heads: np.ndarray) -> np.ndarray:
@@ -83,11 +76,19 @@ def load_model(embedder_fingerprint: str, path: Path = MODEL_FILE) -> Informativ
 
 
 class FillerFilter:
-    """Which quotable sentences are filler, for one embedding model; thread-safe cache."""
+    """Which quotable sentences are filler, for one embedding model; thread-safe cache.
 
-    def __init__(self, model: InformativeModel, embed: Callable[[Sequence[str]], np.ndarray]):
+    ``stored(ids)`` gives the head vectors the index build holds for those sentence ids (None
+    when it holds none); only without them are heads embedded here, all in one call.
+    """
+
+    def __init__(
+        self, model: InformativeModel, embed: Callable[[Sequence[str]], np.ndarray],
+        stored: Callable[[Sequence[str]], np.ndarray | None] | None = None,
+    ):
         self.model = model
         self.embed = embed
+        self.stored = stored
         self._filler: dict[str, bool] = {}
         self._lock = threading.Lock()
 
@@ -95,7 +96,9 @@ class FillerFilter:
         """The ids among ``ids`` whose sentence is filler (``vectors``: stored sentence vectors)."""
         todo = [i for i, sid in enumerate(ids) if sid not in self._filler]
         if todo:
-            heads = self.embed([head(texts[i]) for i in todo])
+            heads = self.stored([ids[i] for i in todo]) if self.stored is not None else None
+            if heads is None:
+                heads = self.embed([head(texts[i]) for i in todo])
             prob = self.model.probability(features(np.vstack([vectors[i] for i in todo]), heads))
             with self._lock:
                 for i, pr in zip(todo, prob, strict=True):

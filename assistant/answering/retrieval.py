@@ -28,6 +28,7 @@ from assistant.models import Passage, QuoteSpan
 from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
+from ingest.heads import read_head_vectors
 from ingest.leases import hold, release
 from ingest.store import CONTENT, IndexStore
 from ingest.tables import BuildTables, ChunkRow, open_or_build
@@ -203,11 +204,41 @@ class Retriever:
         self._kinds = self.tables.kind_counts()
         self._n_content_sentences = int(self._sentences.count())
         self.lexical = LexicalIndex.from_table(self.tables.bm25)
-        self._dense_memo: tuple[bytes, list[tuple[str, float]]] | None = None
+        # sentence head vectors stored with the build (ingest.heads), if it has them
+        self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
+        # the content query's hits for the last few vectors (a message's asks are each asked
+        # by the scope gate and by the search)
+        self._dense_memo: OrderedDict[bytes, list[tuple[str, float]]] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        # vectors the assistant embedded with a message's batch, so embed_query reuses them
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._known_lock = threading.Lock()
+
+    def head_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray | None:
+        """The stored head vectors of these sentences (see ``ingest.heads``), or None when the
+        build has none (or lacks one of them)."""
+        if self._heads is None:
+            return None
+        rows = [self.sentences.lookup(sid) for sid in sentence_ids]
+        if any(r is None for r in rows):
+            return None
+        return np.asarray(self._heads[[r[0] for r in rows if r is not None]], dtype=np.float32)
 
     # --- ranking -------------------------------------------------------------
+    def remember(self, texts: Sequence[str], vectors: np.ndarray, keep: int = 64) -> None:
+        """Vectors already embedded (a message's batch): ``embed_query`` of one of these
+        texts returns its vector instead of calling the model again."""
+        with self._known_lock:
+            for t, v in zip(texts, vectors, strict=True):
+                self._known[t] = v
+                self._known.move_to_end(t)
+            while len(self._known) > keep:
+                self._known.popitem(last=False)
+
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+        with self._known_lock:
+            known = self._known.get(query)
+        return known if known is not None else self.embedder.embed([query])[0]
 
     def dense(self, vector: np.ndarray, n: int, kind: str = "content") -> list[tuple[str, float]]:
         """Ids and cosine similarities of the ``n`` nearest chunks of ``kind``."""
@@ -215,16 +246,21 @@ class Retriever:
             return []
         if kind == CONTENT:  # content has its own collection: no metadata filter
             # The scope gate's best similarity and the search ask with the same vector: one
-            # query of ``candidates`` serves both (the last one is kept).
-            key, memo = vector.tobytes(), self._dense_memo
-            if memo is None or memo[0] != key or len(memo[1]) < n:
+            # query of ``candidates`` serves both (the last few vectors' hits are kept).
+            key = vector.tobytes()
+            with self._memo_lock:
+                hits = self._dense_memo.get(key)
+            if hits is None or len(hits) < n:
                 want = max(n, min(self.candidates, len(self.content_ids)))
                 got = self._chunks.query(query_embeddings=[vector.tolist()], n_results=want,
                                          include=["distances"])
-                memo = (key, [(i, 1.0 - float(d)) for i, d in
-                              zip(got["ids"][0], got["distances"][0], strict=True)])
-                self._dense_memo = memo
-            return memo[1][:n]
+                hits = [(i, 1.0 - float(d)) for i, d in
+                        zip(got["ids"][0], got["distances"][0], strict=True)]
+                with self._memo_lock:
+                    self._dense_memo[key] = hits
+                    while len(self._dense_memo) > 8:
+                        self._dense_memo.popitem(last=False)
+            return hits[:n]
         else:
             got = self._other_chunks.query(
                 query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
