@@ -93,3 +93,19 @@ def test_full_features_appends_three_columns() -> None:
     x, y = _data(n=5)
     nb = Neighbours(x[:, :DIM], np.array(y))
     assert full_features(x, nb, DIM).shape == (len(y), x.shape[1] + 3)
+
+
+@pytest.mark.model
+def test_the_shipped_model_is_for_the_shipped_embedder(real_embedder) -> None:
+    """`pht calibrate-scope` wrote the packaged model with neighbours for the real embedder; a
+    neighbour-topic ask and a covered ask land on opposite sides of its threshold."""
+    model = load_scope_model(real_embedder.fingerprint())
+    assert model is not None and model.neighbours is not None
+    assert model.dim == real_embedder.embed(["x"]).shape[1]
+    out_q = "How many weeks after my hamstring reattachment surgery can I start jogging?"
+    in_q = "Which exercises help pain at the sit bone when I run?"
+    out_v, in_v = real_embedder.embed([out_q, in_q])
+    # rule features neutral (the real ones need the index): the embeddings decide
+    neutral = ScopeFeatures(0.5, 1, 1, 0)
+    assert model.p_out(scope_vector(out_v, out_v, neutral)) > model.p_out(
+        scope_vector(in_v, in_v, neutral))
