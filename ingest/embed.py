@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -102,6 +102,7 @@ class SentenceTransformerEmbedder:
         self.dimension = int(get_dim() or 0)
         self.max_tokens = int(self._model.max_seq_length or 0)
         self._tokenizer = self._model.tokenizer
+        self._counter = _plain_backend(self._tokenizer)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -136,12 +137,32 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
+        if self._counter is not None:  # the Rust tokenizer itself: half the cost of the wrapper
+            return len(self._counter.encode(text, add_special_tokens=True).ids)
         return len(
             self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         )
 
     def fingerprint(self) -> str:
         return model_fingerprint(self._path, self.dimension, self.max_tokens)
+
+
+def _plain_backend(tokenizer: object) -> Any:
+    """A private copy of a fast tokenizer's Rust backend with truncation and padding off
+    (``encode`` sets both on the shared one), or None for a slow tokenizer."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    try:
+        from tokenizers import Tokenizer
+
+        copy = Tokenizer.from_str(backend.to_str())
+        copy.no_truncation()
+        copy.no_padding()
+        return copy
+    except Exception:  # pragma: no cover - an unusual tokenizer: the wrapper counts
+        log.info("Counting tokens through the tokenizer wrapper.", exc_info=True)
+        return None
 
 
 def model_fingerprint(path: str, dimension: int, max_tokens: int) -> str:

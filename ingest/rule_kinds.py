@@ -96,12 +96,16 @@ def _words(key: str) -> list[str]:
     return [str(w) for w in load_rules()["author"][key]]
 
 
+@lru_cache(maxsize=256)
 def _author_re(author: str) -> re.Pattern[str] | None:
     names = author_names(author)
     return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b") if names else None
 
 
+@lru_cache(maxsize=16_384)
 def _score(text: str, author: re.Pattern[str] | None) -> _Score:
+    """Pattern weights of ``text`` (cached: a page's sentences are scored as part of their
+    block, as features and again when split; the result is never mutated)."""
     kind_rules, clinical = _rules()
     kinds: defaultdict[BlockKind, float] = defaultdict(float)
     reasons: dict[BlockKind, tuple[float, str]] = {}

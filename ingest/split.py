@@ -111,10 +111,19 @@ def split_document(
 ) -> tuple[list[Chunk], list[Sentence]]:
     """Turn one document's classified blocks into chunks and sentences with exact offsets."""
     raw = doc.raw
+    counted: dict[tuple[str, int, int], int] = {}
+
+    def span_tokens(section: str, s: int, e: int) -> int:
+        """Tokens of the chunk form of ``raw[s:e]``, each span counted once: packing asks
+        for the same spans again (a group, then the group plus one; the flushed chunk)."""
+        key = (section, s, e)
+        if key not in counted:
+            counted[key] = count_tokens(chunk_embed_text(doc.title, section, raw[s:e]))
+        return counted[key]
 
     def fits(section: str) -> Callable[[int, int], bool]:
         # The chunk form (title + heading + text) is the longest thing the model sees.
-        return lambda s, e: count_tokens(chunk_embed_text(doc.title, section, raw[s:e])) <= max_tokens
+        return lambda s, e: span_tokens(section, s, e) <= max_tokens
 
     units: list[_Unit] = []
     heading = (-1, -1)
@@ -139,8 +148,7 @@ def split_document(
     group: list[_Unit] = []
 
     def chunk_tokens(us: Sequence[_Unit]) -> int:
-        u0 = us[0]
-        return count_tokens(chunk_embed_text(doc.title, u0.section, raw[u0.start : us[-1].end]))
+        return span_tokens(us[0].section, us[0].start, us[-1].end)
 
     def flush() -> None:
         if not group:
@@ -168,7 +176,7 @@ def split_document(
                 id=cid, source=doc.source, start=u0.start, end=un.end, text=text, kind=u0.kind,
                 section=u0.section, title=doc.title, edition=doc.edition,
                 edition_rank=doc.edition_rank, position=len(chunks), dup_key=dup_key(text),
-                embed_text=embed, n_tokens=count_tokens(embed), sentence_ids=tuple(sids),
+                embed_text=embed, n_tokens=span_tokens(u0.section, u0.start, un.end), sentence_ids=tuple(sids),
                 heading_start=u0.heading[0], heading_end=u0.heading[1],
             )
         )
