@@ -29,6 +29,7 @@ from core.text import content_hash
 from ingest.classify import classify_blocks, sentence_kind
 from ingest.dedupe import mark_chunk_duplicates, mark_sentence_duplicates
 from ingest.embed import Embedder
+from ingest.heads import write_build_heads
 from ingest.load import load_corpus
 from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc, Unit
 from ingest.segment import segment_blocks, split_sentences
@@ -165,11 +166,16 @@ def ingest(
     }
     old_ids = _old_ids(store)
     root = store.tables_dir
+    prev = store.active_build()
 
     def tables(build: str) -> None:
         if root is not None:
             root.mkdir(parents=True, exist_ok=True)
-            write_tables(folder_for(root, store.prefix, build), records["chunks"], records["sentences"])
+            folder = folder_for(root, store.prefix, build)
+            write_tables(folder, records["chunks"], records["sentences"])
+            # the filler scorer's head vectors, embedded once per build (earlier builds' reused)
+            write_build_heads(folder, embedder,
+                              reuse=[folder_for(root, store.prefix, prev)] if prev else [])
 
     info = {"files": summary.files, "chunks": summary.chunks, "sentences": summary.sentences,
             "blocks": summary.blocks, "warnings": prepared.warnings}

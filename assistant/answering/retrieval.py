@@ -278,6 +278,10 @@ class Retriever:
         sentence_ids = self.best_sentence_chunks(vec)[: self.candidates]
         lex_scores = self.lexical.score_array(query)
         hits = np.flatnonzero(lex_scores > 0)  # ascending, so the stable sort keeps id order
+        top = lex_scores[hits]
+        if len(top) > self.candidates:  # a common word hits every chunk: sort only the best
+            cut = np.partition(top, len(top) - self.candidates)[len(top) - self.candidates]
+            hits = hits[top >= cut]  # ties at the cut stay; the stable sort orders them as before
         order = hits[np.argsort(-lex_scores[hits], kind="stable")][: self.candidates]
         lex_ids = [self.content_ids[i] for i in order]
         f = self.fusion

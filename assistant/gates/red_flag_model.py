@@ -89,7 +89,7 @@ def rule_features(sentence: str, rules: RedFlagRules | None = None) -> np.ndarra
     the patterns missed, "a 7ish by the end"), a negation cue, a question about red flags,
     a past marker, and someone else named last.
 
-    >>> dict(zip(RULE_FEATURES, rule_features("my pain was a 7ish by the end") > 0))["pain_number_high"]
+    >>> bool(dict(zip(RULE_FEATURES, rule_features("my pain was a 7ish by the end") > 0))["pain_number_high"])
     True
     """
     r = rules or default_rules()
