@@ -1,11 +1,9 @@
 """Maintenance commands: ``pht calibrate-scope``, ``pht feedback export`` and ``pht serve``.
 
 ``calibrate-scope`` computes the scope gate's features for the labelled questions of
-``evals/datasets/scope.yaml`` and ``scope_narratives.yaml`` with the real index, picks the rule
-layer's threshold on their calibration splits, trains the learned layer on those splits plus
-``scope_training.yaml`` and the FAQ questions (choices by cross-validation), reports
-precision/recall on both splits and writes ``assistant/data/scope_calibration.yaml`` and
-``scope_model.json``. ``feedback export --jsonl`` turns the web
+``evals/datasets/scope.yaml`` with the real index, picks the threshold on the
+calibration split, reports precision/recall on both splits and writes
+``assistant/data/scope_calibration.yaml``. ``feedback export --jsonl`` turns the web
 app's feedback into candidate eval cases (flagged for review). ``serve`` starts the app.
 """
 
@@ -22,9 +20,10 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     import numpy as np
 
     from assistant.gates.scope import ScopeFeatures, calibrate, evaluate, save_calibration
-    from assistant.gates.scope_model import save_scope_model, train
+    from assistant.gates.scope_model import ScopeModel, save_scope_model
     from assistant.service import build_assistant
     from assistant.ui.faq import load_faq
+    from core.learn import choose_by_cv, fit
     from evals.dataset import DATASETS, ScopeItem, load_scope
 
     settings = Settings()
@@ -60,26 +59,21 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     print(f"  threshold            {cal.threshold:.4f}")
     print(f"  calibration split    precision {m.precision:.2f}  recall {m.recall:.2f}  (n={m.n})")
     print(f"  test split           precision {test.precision:.2f}  recall {test.recall:.2f}  (n={test.n})")
-    # the learned layer: logistic regression over the asks' and message's embeddings, the rule
-    # features and the nearest labelled asks of each kind; regularisation, epochs and threshold
-    # chosen by 5-fold cross-validation on the calibration rows: max recall at a CV precision of
-    # 0.975, above the 0.95 target, since one more false refusal among ~25 held-out refusals
-    # costs 0.04 of precision
+    # the learned layer: logistic regression; regularisation, epochs and threshold chosen by
+    # 5-fold cross-validation on the calibration split (max recall at precision >= 0.95)
     x = np.array([xv for _f, xv, _i in rows["calibration"]])
-    y = [not inside for _f, _x, inside in rows["calibration"]]
-    model, (l2, epochs, cv_p, cv_r) = train(
-        x, y, dim=len(inputs[0][2]) // 2 - 2, embedder=service.embedder.fingerprint(),
-        min_precision=0.975,
-    )
-    print(f"Scope gate learned layer: l2 {l2:g}, {epochs} epochs, threshold {model.threshold:.3f} "
-          f"(5-fold CV on calibration: precision {cv_p:.2f}, recall {cv_r:.2f}, n={len(y)})")
+    y = np.array([not inside for _f, _x, inside in rows["calibration"]])
+    (l2, epochs, threshold), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=0.95)
+    w, b = fit(x, list(y), l2=l2, epochs=epochs)
+    model = ScopeModel(w, b, threshold, service.embedder.fingerprint())
+    print(f"Scope gate learned layer: l2 {l2:g}, {epochs} epochs, threshold {threshold:.3f} "
+          f"(5-fold CV on calibration: precision {cv_p:.2f}, recall {cv_r:.2f})")
     for split in ("calibration", "test"):
         out = [(model.out_of_scope(xv), not inside) for _f, xv, inside in rows[split]]
         tp = sum(p and t for p, t in out)
         fp = sum(p and not t for p, t in out)
         fn = sum(t and not p for p, t in out)
-        name = "calibration (in-sample)" if split == "calibration" else "test (held out)"
-        print(f"  {name:24s} precision {tp / max(tp + fp, 1):.2f}  "
+        print(f"  {split:12s} split  precision {tp / max(tp + fp, 1):.2f}  "
               f"recall {tp / max(tp + fn, 1):.2f}  (n={len(out)})")
     if not args.out:
         print(f"Wrote {save_scope_model(model)}")
