@@ -21,8 +21,6 @@ def _tentative(question: str) -> list[str]:
         ("We tore through the hills on the club bus trip, my hamstring was fine", "sudden_pop"),
         ("My sister says her foot goes numb on long runs", "nerve"),
         ("my coach reckons his pain is 8/10 when he sprints", "pain_over_5"),
-        ("Our neighbour's daughter can't walk after a hockey match", "cant_bear_weight"),
-        ("I couldn't walk properly for a few days after my first marathon, five years ago", "cant_bear_weight"),
         ("What usually causes tingling down the leg in distance runners?", "nerve"),
         ("The app gave my sleep a 9/10 last night", "pain_over_5"),
         ("I have read the threads. Everyone mentions stress fractures and the printout lists them.", "bone_stress"),
@@ -60,3 +58,37 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
 def test_precise_hits_stay_decided_by_the_rules(question: str, flag: str) -> None:
     found = check_red_flag(question)
     assert found is not None and found.flag == flag and not found.tentative, question
+
+
+@pytest.mark.parametrize(
+    ("question", "flag"),
+    [
+        # when it started is not "in the past": these are reports of now, decided by the rules
+        ("A few months ago I started losing control of my bladder and my groin feels numb",
+         "bladder_bowel"),
+        ("It began last year and now I have fevers and night pain that wakes me up",
+         "systemic_night_pain"),
+        ("It started 2 months ago and my pain is 7/10 when I run", "pain_over_5"),
+        # a zero that starts a range is not a negation
+        ("My pain went from 0/10 to 8/10 on the run today", "pain_over_5"),
+    ],
+)
+def test_onsets_and_ranges_escalate_without_a_model(question: str, flag: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == flag
+    assert flag not in _tentative(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Our neighbour's daughter can't walk after a hockey match",
+    "I couldn't walk properly for a few days after my first marathon, five years ago",
+])
+def test_an_urgent_sign_is_never_left_to_the_model(question: str) -> None:
+    # a false alarm is the safe error: no learned layer may veto an urgent sign the rules found
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == "cant_bear_weight"
+    assert not _tentative(question)
+
+
+def test_zero_before_a_symptom_is_a_negation() -> None:
+    assert check_red_flag("0 numbness or tingling, just an ache at the sit bone") is None

@@ -172,15 +172,18 @@ class RedFlagRules:
         return bool(self.resolved.search(sentence) and self.recovered.search(text)
                     and not self.present.search(sentence))
 
-    def _uncertain(self, text: str, start: int, end: int, reported: bool) -> bool:
-        """What no rule can settle about a hit: someone else named last; a past sentence with
-        no word of now ("couldn't walk for days after my first ultra, five years ago"); a
-        question in a message that reports nothing ("what causes tingling down the leg?")."""
+    def _uncertain(self, text: str, start: int, end: int, reported: bool,
+                   resolvable: bool = True) -> bool:
+        """What no rule can settle about a hit: someone else named last; for a rule whose
+        finding can be over (``resolvable``: a fracture, a pop), a past sentence with no word of
+        now ("couldn't walk for days after my first ultra, five years ago"); a question in a
+        message that reports nothing ("what causes tingling down the leg?"). "It started two
+        months ago and my pain is 7/10" is a report of now: a pain score is not resolvable."""
         if self.someone_else(text, start, end):
             return True
         s0, s1 = self._clause(text, start, self.sentence_split)
         sentence = text[s0:s1]
-        if self.resolved.search(sentence) and not self.present.search(sentence):
+        if resolvable and self.resolved.search(sentence) and not self.present.search(sentence):
             return True
         return not reported and text[s1 : s1 + 1] == "?"
 
@@ -222,7 +225,7 @@ class RedFlagRules:
                 if self._asks_about(text, m.start()) or self._long_resolved(text, m.start()):
                     continue
                 tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._uncertain(
-                    text, m.start(), m.end(), reported)
+                    text, m.start(), m.end(), reported, resolvable)
                 tentative = tentative or (needs_report and not self._sentence_reports(text, m.start()))
                 if not tentative:
                     return m.group(0), False
@@ -332,7 +335,9 @@ class RedFlagRules:
                 hits = [self._first_live(text, g, rule.resolvable, rule.needs_report, reported)
                         for g in rule.groups]
                 if all(h for h, _t in hits):
-                    tentative = any(t for _h, t in hits)
+                    # an urgent sign (bladder/bowel control, fever with night pain...) always
+                    # escalates when a live rule finds it: no model may veto it
+                    tentative = flag.severity != "urgent" and any(t for _h, t in hits)
                     if best is None or (best.tentative and not tentative):
                         best = self._make(flag.id, flag.severity, " … ".join(h for h, _t in hits),
                                           tentative)
@@ -343,7 +348,8 @@ class RedFlagRules:
         evidence, pos = self._pain_hit(text, reported)
         if evidence:
             found.append(self._make(self.pain["id"], self.pain["severity"], evidence,
-                                    self._uncertain(text, pos, pos + len(evidence), reported)
+                                    self._uncertain(text, pos, pos + len(evidence), reported,
+                                                    resolvable=False)
                                     or self._other_score(text, pos)))
         order = {"urgent": 0, "see_clinician": 1}
         return sorted(found, key=lambda f: order[f.severity])
