@@ -174,8 +174,9 @@ def ingest(
             folder = folder_for(root, store.prefix, build)
             write_tables(folder, records["chunks"], records["sentences"])
             # the filler scorer's head vectors, embedded once per build (earlier builds' reused)
-            write_build_heads(folder, embedder,
-                              reuse=[folder_for(root, store.prefix, prev)] if prev else [])
+            # (only from a build of the same embedding model: heads are keyed by text alone)
+            reuse = [folder_for(root, store.prefix, prev)] if prev and compatible and not rebuild else []
+            write_build_heads(folder, embedder, reuse=reuse)
 
     info = {"files": summary.files, "chunks": summary.chunks, "sentences": summary.sentences,
             "blocks": summary.blocks, "warnings": prepared.warnings}
