@@ -25,9 +25,8 @@ from assistant.answering.informative import FillerFilter, load_model
 from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
-from assistant.gates.check import check_question
-from assistant.gates.conversation import rewrite_followup
-from assistant.gates.intents import detect_intents, strip_injection
+from assistant.gates.check import check_question, standalone_query
+from assistant.gates.intents import detect_intents
 from assistant.gates.message import read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
@@ -82,7 +81,7 @@ class Assistant:
         return final
 
     def _learned_red_flag(self, question: str, vectors: MessageVectors | None = None) -> RedFlag | None:
-        """The red-flag gate's learned layer over the message's sentences (None without it)."""
+        """The red-flag gate's learned layer over the message's sentences (None when it is off)."""
         if self.red_flag_model is None:
             return None
         parts = sentences(question)
@@ -118,7 +117,9 @@ class Assistant:
         vectors = MessageVectors(self.embedder.embed, self.retriever.remember)
         if len(question) <= self.settings.max_question_chars:
             intents = detect_intents(question)
-            expected = self._expected_query(question, history, intents)
+            # the query check_question will hand on, foreseen so its texts join the one batch
+            # (a wrong guess only costs one more embedding call)
+            expected = standalone_query(question, history, intents)
             vectors.want(self._query_texts(expected) if expected.strip() else [])
             if "promotion" in intents:  # the promotion search embeds the query as it is
                 vectors.want([expected])
@@ -185,14 +186,6 @@ class Assistant:
                 yield part + "\n\n"
         compose.edition_notes(query, draft)
         yield self._finish(question, draft, t0, timings, query)
-
-    @staticmethod
-    def _expected_query(question: str, history: Sequence[Turn], intents: frozenset[str]) -> str:
-        """The query ``check_question`` will hand on (injection stripped, a follow-up rewritten
-        with the history), foreseen so its texts join the message's one batch; a wrong guess
-        only costs one more embedding call."""
-        cleaned = strip_injection(question) if "injection" in intents else question
-        return rewrite_followup(cleaned, history) if cleaned.strip() else ""
 
     def _repaired(self, query: str) -> str:
         """The text embedded for a retrieval query: its typos repaired."""
