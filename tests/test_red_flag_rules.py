@@ -92,3 +92,16 @@ def test_an_urgent_sign_is_never_left_to_the_model(question: str) -> None:
 
 def test_zero_before_a_symptom_is_a_negation() -> None:
     assert check_red_flag("0 numbness or tingling, just an ache at the sit bone") is None
+
+
+@pytest.mark.parametrize("question", [
+    "there's no tingling or numbness or anything going down the leg, just a dull ache",
+    "I have no tingling or weakness or numbness in my foot",
+])
+def test_a_negation_reaches_every_item_of_its_list(question: str) -> None:
+    assert check_red_flag(question) is None
+
+
+def test_a_list_without_a_negation_still_escalates() -> None:
+    hit = check_red_flag("I get tingling or numbness or a zing going down the leg on long runs")
+    assert hit is not None and hit.flag == "nerve"

@@ -73,6 +73,7 @@ class RedFlagRules:
         self.window = int(neg["window"])
         self.post_window = int(neg["post_window"])
         self.cues, self.pseudo = _rx(neg["cues"]), _rx(neg["pseudo"])
+        self.list_joiners = _rx(neg["list_joiners"])
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
         self.resolved = _rx(data["resolved"])
         self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
@@ -146,7 +147,8 @@ class RedFlagRules:
         before = text[c0:start]
         cut = [m.end() for m in self.terminators.finditer(before)]
         before = self.pseudo.sub(" _ ", before[cut[-1] :] if cut else before)
-        if self.cues.search(" ".join(before.split()[-self.window :])):
+        words = [w for w in before.split() if not self.list_joiners.match(w)]
+        if self.cues.search(" ".join(words[-self.window :])):
             return True
         after = " ".join(text[end:c1].split()[: self.post_window])
         return bool(self.post_cues.search(after))
