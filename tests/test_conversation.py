@@ -196,3 +196,21 @@ def test_a_question_that_stands_alone_is_never_rewritten_with_an_old_sub_topic(
 def test_a_bare_measure_question_borrows_the_exercise() -> None:
     got = rewrite_followup("How many sets?", [user("How do I do nordic curls?")])
     assert "nordic" in got.lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "different thing - rolled my ankle on a trail yesterday and it's swollen. can i run on it?",
+        "My knee clicks on the stairs, is that normal?",
+        "Got a new standing desk at work, should I use it all day?",
+    ],
+)
+def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question: str) -> None:
+    for history in (SITTING, PHT):
+        assert rewrite_followup(question, history) == question
+
+
+def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:
+    got = rewrite_followup("so is it worse after a long run?", SITTING)
+    assert got != "so is it worse after a long run?" and "sit" in got.lower()

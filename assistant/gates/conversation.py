@@ -57,6 +57,7 @@ class FollowupRules:
         self.openers = re.compile(data["openers"], _I)
         self.pronouns = re.compile(data["pronouns"], _I)
         self.determiners = re.compile(data["determiner_phrases"], _I)
+        self.own_referent = re.compile(data["own_referent"], _I)
         self.non_referring = tuple(re.compile(p, _I) for p in data["non_referring"])
         self.elliptical = tuple(re.compile(p, _I) for p in data["elliptical"])
         self.plural = re.compile(data["plural_pronouns"], _I)
@@ -88,6 +89,11 @@ class FollowupRules:
         hits = [m for rx in (self.determiners, self.pronouns) if (m := rx.search(masked))]
         return min(hits, key=lambda m: (m.start(), -m.end())) if hits else None
 
+    def _names_a_thing(self, text: str) -> bool:
+        """True when ``text`` names a thing of its own ("my ankle", "a trail") that a pronoun
+        after it can refer to: the message then stands on its own."""
+        return any(m.group(1).lower() not in self.generic for m in self.own_referent.finditer(text))
+
     def _rewrite(self, question: str, state: _State | None) -> str:
         if state is None:
             return question
@@ -103,7 +109,7 @@ class FollowupRules:
         ref = self._referring(body)
         starts = [m.start() for e in own if (m := e.find(body)) is not None]
         first_own = min(starts, default=len(body))
-        if ref is not None and ref.start() < first_own:
+        if ref is not None and ref.start() < first_own and not self._names_a_thing(body[: ref.start()]):
             candidates = [e for e in state.entities if e not in own]
             if self.plural.match(ref.group(0)):
                 candidates.sort(key=lambda e: e.kind not in self.plural_kinds)  # stable
