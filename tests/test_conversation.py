@@ -214,3 +214,15 @@ def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question
 def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:
     got = rewrite_followup("so is it worse after a long run?", SITTING)
     assert got != "so is it worse after a long run?" and "sit" in got.lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "another thing: my IT band on the outside of the knee flares at mile 4. any tips?",
+        "that spot at the top of the back of my thigh is sore on hills again. ok to keep going?",
+        "this area under my glute aches when I drive, is that normal?",
+    ],
+)
+def test_words_that_look_like_pronouns_but_name_a_thing_are_kept(question: str) -> None:
+    assert rewrite_followup(question, SITTING) == question

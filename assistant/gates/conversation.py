@@ -58,6 +58,7 @@ class FollowupRules:
         self.pronouns = re.compile(data["pronouns"], _I)
         self.determiners = re.compile(data["determiner_phrases"], _I)
         self.own_referent = re.compile(data["own_referent"], _I)
+        self.own_place = re.compile(data["own_place"], _I)
         self.non_referring = tuple(re.compile(p, _I) for p in data["non_referring"])
         self.elliptical = tuple(re.compile(p, _I) for p in data["elliptical"])
         self.plural = re.compile(data["plural_pronouns"], _I)
@@ -109,7 +110,8 @@ class FollowupRules:
         ref = self._referring(body)
         starts = [m.start() for e in own if (m := e.find(body)) is not None]
         first_own = min(starts, default=len(body))
-        if ref is not None and ref.start() < first_own and not self._names_a_thing(body[: ref.start()]):
+        if (ref is not None and ref.start() < first_own and not self.own_place.search(body)
+                and not self._names_a_thing(body[: ref.start()])):
             candidates = [e for e in state.entities if e not in own]
             if self.plural.match(ref.group(0)):
                 candidates.sort(key=lambda e: e.kind not in self.plural_kinds)  # stable
