@@ -35,6 +35,22 @@ def test_a_self_contained_follow_up_is_answered_as_asked(assistant: Assistant) -
     assert "hill" not in a.standalone_question.lower()
 
 
+def test_a_new_subject_in_the_middle_of_a_conversation_is_judged_as_written(
+    assistant: Assistant,
+) -> None:
+    history = [Turn("user", "Should I stretch my high hamstring tendinopathy?"),
+               Turn("assistant", "The articles say stretching doesn't fix it.")]
+    a = assistant.ask("different question - jammed my thumb in the car door yesterday and it's "
+                      "throbbing and purple. can I still do my long run with it like this?", history)
+    assert "stretch" not in a.standalone_question.lower()  # "it" is the thumb
+    assert a.status in ("out_of_scope", "red_flag")
+    # the rewrite leaves every message that names its own subject alone (whether the scope gate
+    # then refuses it is measured by the topic_change shapes in `pht eval`, not asserted here)
+    b = assistant.ask("Separate issue: I've had a stiff neck since sleeping funny on the plane, "
+                      "it cracks when I turn my head. Is it safe to run with it?", history)
+    assert "stretch" not in b.standalone_question.lower()
+
+
 def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:
     a = assistant.ask(
         "I have battled chronic hamstring tendinopathy for a number of years. I've done the "
