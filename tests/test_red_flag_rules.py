@@ -105,3 +105,19 @@ def test_a_negation_reaches_every_item_of_its_list(question: str) -> None:
 def test_a_list_without_a_negation_still_escalates() -> None:
     hit = check_red_flag("I get tingling or numbness or a zing going down the leg on long runs")
     assert hit is not None and hit.flag == "nerve"
+
+
+@pytest.mark.parametrize("question", [
+    "Took a hard spill on the ice last week and landed on my left side, now a deep bruised ache "
+    "in my glute whenever I run. Ok to keep going?",
+    "Came off my bike at speed and skidded along the road on my hip; it's swollen and it hurts "
+    "to sit. Can I run?",
+])
+def test_a_fall_told_as_a_noun_with_bruising_escalates(question: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == "trauma_swelling"
+
+
+def test_the_fall_season_is_not_a_fall() -> None:
+    assert check_red_flag("My fall marathon went well, but now a deep bruise-like ache at the "
+                          "sit bone after long runs. What is it?") is None
