@@ -67,3 +67,31 @@ def test_one_sentence_joining_two_questions_is_two_asks() -> None:
 def test_generic_words_do_not_make_a_subject() -> None:
     m = read_message("Sore sit bone after long runs. What should I actually be doing?")
     assert not m.asks[0].has_subject
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Sore at the top of my hamstring for weeks. I have no idea what this spot is called.", "what"),
+        ("Ache deep in my glute after intervals. Not sure what to do.", "advice"),
+        ("My sit bone aches on long runs. I wonder how long this takes to settle.", "how_long"),
+    ],
+)
+def test_an_indirect_question_is_an_ask(message: str, kind: str) -> None:
+    m = read_message(message)
+    assert [a.kind for a in m.asks] == [kind]
+    assert m.narrative and m.narrative not in m.asks[0].text
+
+
+def test_a_hedging_question_mark_asks_nothing() -> None:
+    m = read_message("It hurts where the hamstring meets the butt (?) after long runs. What is it?")
+    assert [a.text for a in m.asks] == ["What is it?"]
+
+
+def test_an_ask_pointing_back_at_the_story_is_read_with_it() -> None:
+    m = read_message("The bony bit I sit on aches after runs. What's the proper name for that spot?")
+    assert m.asks[0].has_subject
+    assert "bony bit" in m.queries()[0]
+    # an ask with a subject of its own that points at nothing in the story stays as written
+    plain = read_message("The bony bit I sit on aches after runs. Are nordic curls good?")
+    assert plain.queries() == ["Are nordic curls good?"]

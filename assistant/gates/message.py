@@ -17,9 +17,12 @@ from core.text import normalize
 
 MAX_ASKS = 3
 _SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
+# an indirect question asks too: "I have no idea what the name for this spot is."
+_WONDER = (r"(?:i(?:'d| would) (?:like|love) to know|i (?:also )?wonder|wondering|"
+           r"(?:i (?:have|had) )?no idea|i(?:'m| am) not sure|not sure|i don'?t know|i do not know)")
 _ASK_OPENERS = re.compile(
-    r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|"
-    r"(?:i(?:'d| would) (?:like|love) to know|i wonder|wondering|help)\b)",
+    r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|help\b|"
+    rf"{_WONDER} (?=what|why|how|when|which|where|whether|if)\b)",
     re.IGNORECASE,
 )
 _KINDS = (
@@ -27,7 +30,7 @@ _KINDS = (
     ("how_long", r"^(?:how long|when (?:can|will|should|do)|how soon)\b"),
     ("why", r"^(?:why|what causes|what caused|how come)\b"),
     ("advice", r"^(?:what (?:do|would) you (?:recommend|suggest|advise)|what (?:should|can|do) i do|"
-               r"what(?:'s| is| are) (?:my|the) next steps?|any (?:ideas|tips|advice)|how (?:can|do) i "
+               r"what(?:'s| is| are) (?:my|the) next steps?|what to do|any (?:ideas|tips|advice)|how (?:can|do) i "
                r"(?:get better|fix|heal|recover|treat))\b"),
     ("what", r"^(?:what|what's|whats)\b"),
     ("should", r"^(?:should|do i need|must|would you|is it (?:ok|okay|safe|bad|wise|worth))\b"),
@@ -61,6 +64,14 @@ _SUBJECTLESS = {
 }
 
 
+# an ask that points back at what the story describes ("the name for that spot", "is this
+# pain normal?") is read with the story even when it names something of its own
+_POINTS_BACK = re.compile(
+    r"\b(?:this|that|these|those)\s+(?:spot|area|place|location|region|point|part|bit|side|pain|"
+    r"ache|soreness|injury|thing|problem|issue|condition|feeling|sensation)s?\b", re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Ask:
     text: str
@@ -82,7 +93,8 @@ class Message:
         """
         story = " ".join(self.narrative.split()[-max_narrative_words:])
         return [
-            a.text if a.has_subject or not story
+            a.text if not story or (a.has_subject and not _POINTS_BACK.search(a.text))
+            else f"{a.text} {story}" if a.has_subject  # "the name for that spot": the story's spot
             else f"{_SUBJECTLESS.get(a.kind, a.text)} {a.text} {story}"
             for a in self.asks
         ]
@@ -96,6 +108,7 @@ def ask_kind(sentence: str) -> str:
     """
     text = normalize(sentence).lower().lstrip("- ,")
     text = re.sub(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", "", text)
+    text = re.sub(rf"^{_WONDER}\s+", "", text)  # "I wonder how long..." asks how long
     for kind, pattern in _KINDS:
         if re.match(pattern, text):
             return kind
@@ -109,7 +122,8 @@ def read_message(text: str) -> Message:
     >>> [a.kind for a in m.asks], m.narrative
     (['should', 'advice'], 'Ran 10k, sit bone aches.')
     """
-    sentences = [s.strip() for s in _SENTENCE.findall(normalize(text)) if s.strip()]
+    plain = re.sub(r"\(\s*\?+\s*\)", "", normalize(text))  # "(?)" hedges a word, it asks nothing
+    sentences = [s.strip() for s in _SENTENCE.findall(plain) if s.strip()]
     asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)]
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),))
@@ -139,5 +153,6 @@ def _split_compound(ask: str) -> list[str]:
 
 
 def _has_subject(ask: str) -> bool:
-    words = re.findall(r"[a-z']+", ask.lower())
+    text = re.sub(rf"^{_WONDER}\s+", "", normalize(ask).lower())
+    words = re.findall(r"[a-z']+", text)
     return sum(w not in _FUNCTION for w in words) >= 2
