@@ -37,7 +37,7 @@ def _index(tmp_path: Path) -> tuple[IndexStore, Path]:
 def test_heads_are_row_aligned_with_the_quoted_sentences_and_reused(tmp_path: Path) -> None:
     store, folder = _index(tmp_path)
     retriever = Retriever(store, FakeEmbedder())
-    assert retriever.head_vectors(["x"]) is None  # a build without heads: the scorer embeds
+    assert retriever.head_vectors(["no-such-sentence"]) is None  # unknown id: the scorer embeds
     embedder = FakeEmbedder()
     texts = sentence_texts(folder)
     assert len(texts) == retriever.tables.n_sentences
@@ -100,3 +100,38 @@ def test_filler_scorer_reads_stored_heads_without_embedding_and_decides_the_same
     assert reading.calls == [] and embedding.calls == [12]
     none = FillerFilter(model, reading.embed, lambda want: None)  # a build without heads
     assert none.filler(ids, texts, vectors) == got and reading.calls == [12]
+
+
+class _OtherModel(FakeEmbedder):
+    """Another embedding model of the same dimension: every vector differs from the fake's."""
+
+    def _vector(self, text: str) -> np.ndarray:
+        return -super()._vector(text)
+
+
+def _content_spans(retriever: Retriever) -> list:  # type: ignore[type-arg]
+    return [s for p in list(retriever.passages.values())[:5] for s in p.sentences
+            if s.kind == "content"]
+
+
+def test_ingest_stores_heads_and_never_reuses_another_models(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    ingest(settings, FakeEmbedder())
+    store = IndexStore(make_client(settings), settings.collection_prefix)
+    retriever = Retriever(store, FakeEmbedder())
+    spans = _content_spans(retriever)
+    stored = retriever.head_vectors([s.id for s in spans])
+    assert stored is not None  # written by `ingest` itself, no second step
+    assert np.allclose(stored, FakeEmbedder().embed([head(s.text) for s in spans]))
+
+    # the same texts under another embedding model (same dimension): the heads are the new
+    # model's, not the previous build's vectors reused by text
+    other = _OtherModel(name="fake-other")
+    ingest(settings, other, rebuild=True)
+    store = IndexStore(make_client(settings), settings.collection_prefix)
+    retriever = Retriever(store, other)
+    spans = _content_spans(retriever)
+    again = retriever.head_vectors([s.id for s in spans])
+    want = other.embed([head(s.text) for s in spans])
+    assert again is not None and np.allclose(again, want)
+    assert not np.allclose(again, FakeEmbedder().embed([head(s.text) for s in spans]))
