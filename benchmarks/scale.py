@@ -179,10 +179,24 @@ def child(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         embedder.embed([q])
         bare.append((time.perf_counter() - t) * 1000)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    rss = peak_rss_gb()
     print(json.dumps({"startup": startup, "p50": statistics.median(ms), "p95": pct(ms, 0.95),
                       "rss_gb": rss, "n": len(ms), "embed_p50": statistics.median(bare),
                       "embed_p95": pct(bare, 0.95)}))
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory. Linux's ``VmHWM`` belongs to the process's own
+    memory map; ``ru_maxrss`` would not do here: it survives ``exec``, so a child started by a
+    parent that has just ingested a big corpus reports the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
 def run_child(env: dict[str, str], fake: bool, rounds: int) -> dict[str, float]:
