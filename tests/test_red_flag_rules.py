@@ -96,10 +96,23 @@ def test_zero_before_a_symptom_is_a_negation() -> None:
 
 @pytest.mark.parametrize("question", [
     "there's no tingling or numbness or anything going down the leg, just a dull ache",
-    "I have no tingling or weakness or numbness in my foot",
+    "I have no burning or tingling or weakness or numbness in my foot",
+    "Nor is there any numbness, just an ache at the sit bone",
+    "neither numbness nor tingling, just an ache",
 ])
 def test_a_negation_reaches_every_item_of_its_list(question: str) -> None:
     assert check_red_flag(question) is None
+
+
+@pytest.mark.parametrize(("question", "flag"), [
+    # a comma ends the negated list: what follows is a report
+    ("I haven't stretched or rolled or iced, numb foot after runs", "nerve"),
+    ("haven't run or walked or sat, pins and needles down the leg", "nerve"),
+    ("not ice or heat or rest or stretching, 7/10 pain running", "pain_over_5"),
+])
+def test_a_negated_list_ends_at_its_comma(question: str, flag: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == flag
 
 
 def test_a_list_without_a_negation_still_escalates() -> None:
@@ -108,8 +121,8 @@ def test_a_list_without_a_negation_still_escalates() -> None:
 
 
 @pytest.mark.parametrize("question", [
-    "Took a hard spill on the ice last week and landed on my left side, now a deep bruised ache "
-    "in my glute whenever I run. Ok to keep going?",
+    "Took a nasty spill on the ice last week, my hip is bruised and it hurts to run. Ok to go?",
+    "The bike crash left me with a deep bruise on my glute, it took the brunt of the fall.",
     "Came off my bike at speed and skidded along the road on my hip; it's swollen and it hurts "
     "to sit. Can I run?",
 ])
@@ -118,6 +131,10 @@ def test_a_fall_told_as_a_noun_with_bruising_escalates(question: str) -> None:
     assert hit is not None and hit.flag == "trauma_swelling"
 
 
-def test_the_fall_season_is_not_a_fall() -> None:
-    assert check_red_flag("My fall marathon went well, but now a deep bruise-like ache at the "
-                          "sit bone after long runs. What is it?") is None
+@pytest.mark.parametrize("question", [
+    "My fall marathon went well, but now a deep bruise-like ache at the sit bone after long "
+    "runs. What is it?",
+    "Had a big fall block of training, now my ankle is swollen after long runs",
+])
+def test_the_fall_season_is_not_a_fall(question: str) -> None:
+    assert check_red_flag(question) is None

@@ -147,7 +147,9 @@ class RedFlagRules:
         before = text[c0:start]
         cut = [m.end() for m in self.terminators.finditer(before)]
         before = self.pseudo.sub(" _ ", before[cut[-1] :] if cut else before)
-        words = [w for w in before.split() if not self.list_joiners.match(w)]
+        words = before.split()
+        comma = max((i for i, w in enumerate(words) if w.endswith(",")), default=-1)
+        words = words[: comma + 1] + [w for w in words[comma + 1 :] if not self.list_joiners.match(w)]
         if self.cues.search(" ".join(words[-self.window :])):
             return True
         after = " ".join(text[end:c1].split()[: self.post_window])
