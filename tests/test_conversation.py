@@ -203,12 +203,22 @@ def test_a_bare_measure_question_borrows_the_exercise() -> None:
     [
         "different thing - rolled my ankle on a trail yesterday and it's swollen. can i run on it?",
         "My knee clicks on the stairs, is that normal?",
-        "Got a new standing desk at work, should I use it all day?",
+        "I have a bad knee, can I run on it?",
+        "My IT band is tight, should I roll it?",
     ],
 )
 def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question: str) -> None:
     for history in (SITTING, PHT):
         assert rewrite_followup(question, history) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What's the point of it?", "Is there a cure for it?", "Does the research support it?",
+     "Should I do it on that side too?"],
+)
+def test_a_pronoun_after_a_noun_that_is_no_complaint_still_refers_back(question: str) -> None:
+    assert "sit" in rewrite_followup(question, SITTING).lower()
 
 
 def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:

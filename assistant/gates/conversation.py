@@ -4,7 +4,9 @@
 of the previous user questions (entities such as PHT, sitting pain, a named exercise; YAML
 data in ``assistant/data/followups.yaml``). Rules, in order: an elliptical question ("what
 about hills?") swaps a same-kind entity into the previous question or is appended to it;
-a referring pronoun ("it", "that", "they", "that exercise") is replaced by the topic; a
+a referring pronoun ("it", "that", "they", "that exercise") is replaced by the topic, unless
+it follows a body part or complaint the message names itself ("my ankle is swollen, can I run
+on it?") or introduces a place ("that spot at the top of my thigh"); a
 short question with no topic of its own that asks for an amount or a duration ("how many
 sets?") gets "with <topic>". Anything else is a question that stands on its own and is
 returned unchanged: "What is PHT?", "Can I keep running?", "What's the capital of France?". Earlier user turns are rewritten first, so topics carry
@@ -84,16 +86,23 @@ class FollowupRules:
 
     def _referring(self, text: str) -> re.Match[str] | None:
         """The first word/phrase that refers back to the topic, if any."""
-        masked = text
-        for rx in self.non_referring:
-            masked = rx.sub(lambda m: "_" * len(m.group(0)), masked)
+        masked = self._mask(text)
         hits = [m for rx in (self.determiners, self.pronouns) if (m := rx.search(masked))]
         return min(hits, key=lambda m: (m.start(), -m.end())) if hits else None
 
-    def _names_a_thing(self, text: str) -> bool:
-        """True when ``text`` names a thing of its own ("my ankle", "a trail") that a pronoun
-        after it can refer to: the message then stands on its own."""
-        return any(m.group(1).lower() not in self.generic for m in self.own_referent.finditer(text))
+    def _mask(self, text: str) -> str:
+        """``text`` with the uses of pronouns that refer to nothing ("is it ok to", "IT band")
+        blanked out, same length."""
+        for rx in self.non_referring:
+            text = rx.sub(lambda m: "_" * len(m.group(0)), text)
+        return text
+
+    def _own_subject(self, body: str, ref: re.Match[str]) -> bool:
+        """True when the pronoun ``ref`` refers to something the message itself names: a body
+        part or complaint before it ("my ankle ... it"), or a place it introduces ("that spot")."""
+        before = body[: ref.start()]
+        return bool(self.own_referent.search(before) or self.own_place.search(before)
+                    or self.own_place.match(body, ref.start()))
 
     def _rewrite(self, question: str, state: _State | None) -> str:
         if state is None:
@@ -110,8 +119,7 @@ class FollowupRules:
         ref = self._referring(body)
         starts = [m.start() for e in own if (m := e.find(body)) is not None]
         first_own = min(starts, default=len(body))
-        if (ref is not None and ref.start() < first_own and not self.own_place.search(body)
-                and not self._names_a_thing(body[: ref.start()])):
+        if ref is not None and ref.start() < first_own and not self._own_subject(body, ref):
             candidates = [e for e in state.entities if e not in own]
             if self.plural.match(ref.group(0)):
                 candidates.sort(key=lambda e: e.kind not in self.plural_kinds)  # stable
