@@ -95,3 +95,18 @@ def test_an_ask_pointing_back_at_the_story_is_read_with_it() -> None:
     # an ask with a subject of its own that points at nothing in the story stays as written
     plain = read_message("The bony bit I sit on aches after runs. Are nordic curls good?")
     assert plain.queries() == ["Are nordic curls good?"]
+
+
+@pytest.mark.parametrize("message", [
+    "I don't know how it happened, but I felt a pop while sprinting and now it is bruised. Can I run?",
+    "Not sure why, but the ache moved lower this week. It's worse after hills. Can I still run?",
+])
+def test_a_story_that_opens_with_not_knowing_is_not_an_ask(message: str) -> None:
+    m = read_message(message)
+    assert [a.text for a in m.asks] == [message.rsplit(". ", 1)[1]]
+    assert m.narrative
+
+
+def test_wondering_is_an_ask_without_a_question_word() -> None:
+    m = read_message("My sit bone aches after runs. Wondering about nordic curls.")
+    assert [a.text for a in m.asks] == ["Wondering about nordic curls."]

@@ -3,9 +3,12 @@
 ``read_message`` splits a message into its narrative (history, symptoms, what was tried)
 and its asks (the questions, at most ``MAX_ASKS``), and tags each ask with the kind of answer
 it wants (what / why / advice / should / can / how / how_many / how_long / which / other), from its
-opening words. An ask with no subject of its own ("What do you recommend?", "What is my
-next step?") is retrieved with the narrative's words. Pure and rule-based on sentence shape
-only (no topic words); the gates read the whole message, retrieval and selection read the asks.
+opening words. An indirect question near the end ("I have no idea what this spot is called.")
+is an ask; a hedging "(?)" is not. An ask with no subject of its own ("What do you recommend?",
+"What is my next step?"), or one that points back at the story ("the name for that spot"), is
+retrieved with the narrative's words. Pure and rule-based on sentence shape, plus a few words
+for places and complaints an ask can point back at; the gates read the whole message,
+retrieval and selection read the asks.
 """
 
 from __future__ import annotations
@@ -17,12 +20,24 @@ from core.text import normalize
 
 MAX_ASKS = 3
 _SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
-# an indirect question asks too: "I have no idea what the name for this spot is."
-_WONDER = (r"(?:i(?:'d| would) (?:like|love) to know|i (?:also )?wonder|wondering|"
-           r"(?:i (?:have|had) )?no idea|i(?:'m| am) not sure|not sure|i don'?t know|i do not know)")
 _ASK_OPENERS = re.compile(
-    r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|help\b|"
-    rf"{_WONDER} (?=what|why|how|when|which|where|whether|if)\b)",
+    r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|"
+    r"(?:i(?:'d| would) (?:like|love) to know|i(?: also)? wonder|(?:i'?m |i was )?wondering|help)\b)",
+    re.IGNORECASE,
+)
+# an indirect question asks too ("I have no idea what this spot is called."), when it is one of
+# the message's last sentences and not the opening of a story ("Not sure how, but I felt a pop")
+_INDIRECT = re.compile(
+    r"^(?:(?:i (?:have|had) |i've )?no idea|(?:i(?:'m| am)(?: really)? )?not sure|"
+    r"i (?:really )?(?:don'?t|do not) know) (?:what|why|how|when|which|where|whether|if)\b",
+    re.IGNORECASE,
+)
+_STORY_GOES_ON = re.compile(r",\s*(?:but|and|so|though|then)\b", re.IGNORECASE)
+# the words that open an ask without being its kind ("I wonder how long..." asks how long)
+_PREFIX = re.compile(
+    r"^(?:i(?:'d| would) (?:like|love) to know|i(?: also)? wonder|(?:i'?m |i was )?wondering|"
+    r"(?:i (?:have|had) |i've )?no idea|(?:i(?:'m| am)(?: really)? )?not sure|"
+    r"i (?:really )?(?:don'?t|do not) know)\s+",
     re.IGNORECASE,
 )
 _KINDS = (
@@ -85,7 +100,8 @@ class Message:
     asks: tuple[Ask, ...]
 
     def queries(self, max_narrative_words: int = 40) -> list[str]:
-        """One retrieval query per ask; a subject-less ask borrows the narrative's words.
+        """One retrieval query per ask; a subject-less ask borrows the narrative's words (after
+        saying plainly what it asks for), and so does an ask pointing back at the story.
 
         >>> m = read_message("My butt hurts after long runs and sitting. What do you recommend?")
         >>> m.queries()
@@ -108,7 +124,7 @@ def ask_kind(sentence: str) -> str:
     """
     text = normalize(sentence).lower().lstrip("- ,")
     text = re.sub(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", "", text)
-    text = re.sub(rf"^{_WONDER}\s+", "", text)  # "I wonder how long..." asks how long
+    text = _PREFIX.sub("", text)  # "I wonder how long..." asks how long
     for kind, pattern in _KINDS:
         if re.match(pattern, text):
             return kind
@@ -124,7 +140,9 @@ def read_message(text: str) -> Message:
     """
     plain = re.sub(r"\(\s*\?+\s*\)", "", normalize(text))  # "(?)" hedges a word, it asks nothing
     sentences = [s.strip() for s in _SENTENCE.findall(plain) if s.strip()]
-    asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)]
+    last = sentences[-2:]
+    asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)
+            or (s in last and _INDIRECT.match(s) and not _STORY_GOES_ON.search(s))]
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),))
     narrative = " ".join(s for s in sentences if s not in asks)
@@ -153,6 +171,6 @@ def _split_compound(ask: str) -> list[str]:
 
 
 def _has_subject(ask: str) -> bool:
-    text = re.sub(rf"^{_WONDER}\s+", "", normalize(ask).lower())
+    text = _PREFIX.sub("", normalize(ask).lower())
     words = re.findall(r"[a-z']+", text)
     return sum(w not in _FUNCTION for w in words) >= 2
