@@ -236,3 +236,9 @@ def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:
 )
 def test_words_that_look_like_pronouns_but_name_a_thing_are_kept(question: str) -> None:
     assert rewrite_followup(question, SITTING) == question
+
+
+def test_a_demonstrative_phrase_is_what_is_referred_to() -> None:
+    history = [user("How many reps of nordic curls should I do?")]
+    got = rewrite_followup("is the pain from that exercise normal?", history)
+    assert got.lower().startswith("is the pain from") and "nordic" in got.lower()

@@ -87,6 +87,11 @@ class FollowupRules:
     def _referring(self, text: str) -> re.Match[str] | None:
         """The first word/phrase that refers back to the topic, if any."""
         masked = self._mask(text)
+        # "that exercise" names what is referred to better than "the pain" before it does:
+        # "is the pain from that exercise normal?" is about the exercise
+        pointing = [m for m in self.determiners.finditer(masked) if not m.group(0).lower().startswith("the ")]
+        if pointing:
+            return pointing[0]
         hits = [m for rx in (self.determiners, self.pronouns) if (m := rx.search(masked))]
         return min(hits, key=lambda m: (m.start(), -m.end())) if hits else None
 
