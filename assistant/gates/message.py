@@ -20,26 +20,24 @@ from core.text import normalize
 
 MAX_ASKS = 3
 _SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
+# the openers that make a sentence an ask ("I wonder...") and those of an indirect question
+# ("I have no idea what..."); both are also the words that open an ask without being its kind
+_WONDERING = r"i(?:'d| would) (?:like|love) to know|i(?: also)? wonder|(?:i'?m |i was )?wondering"
+_UNSURE = (r"(?:i (?:have|had) |i've )?no idea|(?:i(?:'m| am)(?: really)? )?not sure|"
+           r"i (?:really )?(?:don'?t|do not) know")
 _ASK_OPENERS = re.compile(
     r"^(?:any (?:ideas|tips|advice|thoughts|suggestions)|please (?:advise|help)|"
-    r"(?:i(?:'d| would) (?:like|love) to know|i(?: also)? wonder|(?:i'?m |i was )?wondering|help)\b)",
+    rf"(?:{_WONDERING}|help)\b)",
     re.IGNORECASE,
 )
 # an indirect question asks too ("I have no idea what this spot is called."), when it is one of
 # the message's last sentences and not the opening of a story ("Not sure how, but I felt a pop")
 _INDIRECT = re.compile(
-    r"^(?:(?:i (?:have|had) |i've )?no idea|(?:i(?:'m| am)(?: really)? )?not sure|"
-    r"i (?:really )?(?:don'?t|do not) know) (?:what|why|how|when|which|where|whether|if)\b",
-    re.IGNORECASE,
+    rf"^(?:{_UNSURE}) (?:what|why|how|when|which|where|whether|if)\b", re.IGNORECASE,
 )
 _STORY_GOES_ON = re.compile(r",\s*(?:but|and|so|though|then)\b", re.IGNORECASE)
 # the words that open an ask without being its kind ("I wonder how long..." asks how long)
-_PREFIX = re.compile(
-    r"^(?:i(?:'d| would) (?:like|love) to know|i(?: also)? wonder|(?:i'?m |i was )?wondering|"
-    r"(?:i (?:have|had) |i've )?no idea|(?:i(?:'m| am)(?: really)? )?not sure|"
-    r"i (?:really )?(?:don'?t|do not) know)\s+",
-    re.IGNORECASE,
-)
+_PREFIX = re.compile(rf"^(?:{_WONDERING}|{_UNSURE})\s+", re.IGNORECASE)
 _KINDS = (
     ("how_many", r"^(?:how many|how much|how often)\b"),
     ("how_long", r"^(?:how long|when (?:can|will|should|do)|how soon)\b"),
