@@ -194,6 +194,12 @@ def _problem(err: Any) -> str:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _parse(text: str, loader: Any) -> tuple[Any, yaml.Node | None]:
+    """Data and node tree of one YAML document, parsed once: the data is built from the nodes."""
+    node = yaml.compose(text, Loader=loader)
+    return (None if node is None else loader("").construct_document(node)), node
+
+
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Decoded data and node tree of ``path``; a CorpusError names the file and line if bad."""
     try:
@@ -209,11 +215,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise _fail(path, line, "", f"is not UTF-8 (byte 0x{raw[exc.start]:02X})") from exc
     try:
         try:
-            node = yaml.compose(text, Loader=_LOADER)
-            data = yaml.load(text, Loader=_LOADER)  # a safe loader: C or pure Python
+            data, node = _parse(text, _LOADER)
         except yaml.YAMLError:  # the pure-Python parser words the error the same everywhere
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            data, node = _parse(text, yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
