@@ -326,7 +326,7 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
 
     embedder = embedder or SentenceTransformerEmbedder(
         settings.embedding_model, device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
+        batch_size=settings.embedding_batch_size, onnx_cache=settings.onnx_cache_dir,
     )
     if not settings.corpus_dir.is_dir():
         raise ConfigError(

@@ -11,9 +11,10 @@
 - cold ``pht ask`` to first answer next to the bare "import + load model" time;
 - the side-by-side retrieval comparison of ``benchmarks/retrieval.py``.
 
-Usage: ``.venv/bin/python benchmarks/answer.py [--no-heads]`` (builds a throw-away index in a
-temp dir; its sentence head vectors are stored with it as ``ingest.heads`` does at ingest,
-unless ``--no-heads`` measures a build without them).
+Usage: ``.venv/bin/python benchmarks/answer.py [--no-heads] [--torch]`` (builds a throw-away
+index in a temp dir; its sentence head vectors are stored with it as ``ingest.heads`` does at
+ingest, unless ``--no-heads`` measures a build without them). Questions are embedded as the
+product does (``PHT_EMBEDDING_RUNTIME``, ONNX Runtime by default); ``--torch`` measures torch.
 """
 
 from __future__ import annotations
@@ -73,20 +74,22 @@ class CountingEmbed:
 
 def main() -> None:
     heads = "--no-heads" not in sys.argv[1:]
+    runtime = "torch" if "--torch" in sys.argv[1:] else "onnx"
     from assistant.service import build_assistant
     from core.settings import Settings
     from evals.dataset import load_cases
     from ingest.embed import SentenceTransformerEmbedder
     from ingest.pipeline import ingest
 
-    embedder = SentenceTransformerEmbedder()
     questions = [c.question for c in load_cases() if c.question.strip()]
     from evals.dataset import DATASETS
     from evals.realq import load_labelled
 
     long_messages = [c.q for c in load_labelled(DATASETS / "shapes.yaml").cases if len(c.q) > 300]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus_dir=ROOT / "corpus", data_dir=Path(tmp), _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(corpus_dir=ROOT / "corpus", data_dir=Path(tmp),  # type: ignore[call-arg]
+                            embedding_runtime=runtime, _env_file=None)
+        embedder = SentenceTransformerEmbedder(onnx_cache=settings.onnx_cache_dir)
         ingest(settings, embedder)
         if heads:
             store_heads(settings, embedder)
@@ -119,7 +122,8 @@ def main() -> None:
         load.append(os.getloadavg()[0])
         embedder.embed = counter.inner  # type: ignore[assignment]
 
-        env = {**os.environ, "PHT_DATA_DIR": tmp, "PHT_CORPUS_DIR": str(ROOT / "corpus")}
+        env = {**os.environ, "PHT_DATA_DIR": tmp, "PHT_CORPUS_DIR": str(ROOT / "corpus"),
+               "PHT_EMBEDDING_RUNTIME": runtime}
         batch = "\n".join(json.dumps({"id": f"q{i}", "question": questions[i % len(questions)]})
                           for i in range(100))
         batch_file = Path(tmp) / "batch.jsonl"
@@ -130,7 +134,8 @@ def main() -> None:
                         "from ingest.embed import SentenceTransformerEmbedder as E; E().embed(['x'])"],
                        env)
 
-    print(f"questions: {len(questions)} x 3 runs, extractive backend, {os.cpu_count()} CPU cores, "
+    print(f"questions: {len(questions)} x 3 runs, extractive backend, embedding on {runtime}, "
+          f"{os.cpu_count()} CPU cores, "
           f"1-min load average {load[0]:.2f} -> {load[1]:.2f}, "
           f"sentence head vectors {'stored with the build' if heads else 'not stored'}")
     print(f"warm answer        p50 {statistics.median(answer_ms):6.1f} ms   p95 {pct(answer_ms, 0.95):6.1f} ms"

@@ -94,12 +94,12 @@ def main() -> None:
     from ingest.embed import SentenceTransformerEmbedder
     from ingest.pipeline import ingest
 
-    embedder = SentenceTransformerEmbedder()
     questions = [c.question for c in load_cases() if c.question.strip()]
     long_messages = [c.q for c in load_labelled(DATASETS / "shapes.yaml").cases if len(c.q) > 300]
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data_dir or Path(tmp)
         settings = Settings(corpus_dir=ROOT / "corpus", data_dir=data, _env_file=None)  # type: ignore[call-arg]
+        embedder = SentenceTransformerEmbedder(onnx_cache=settings.onnx_cache_dir)
         if args.data_dir is None or not any(data.glob("*")):
             ingest(settings, embedder)
         if not args.no_heads:

@@ -37,11 +37,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedder = SentenceTransformerEmbedder(
         settings.embedding_model, device=settings.embedding_device,
-        batch_size=settings.embedding_batch_size,
+        batch_size=settings.embedding_batch_size, onnx_cache=settings.onnx_cache_dir,
     )
     bar = _progress_bar(disable=args.json or args.quiet)
     summary = ingest(settings, embedder, rebuild=args.rebuild, progress=bar.update)
     bar.close()
+    embedder.prepare()  # the question runtime, so the first question does not export it
     if args.json:
         print(json.dumps(summary.as_dict()))
         return 0

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(64, description="Texts per batch when embedding.", ge=1)
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+    embedding_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description=(
+            "What runs the embedding model for questions: 'onnx' uses ONNX Runtime with a graph "
+            "exported once from the model into <data_dir>/models (same vectors, about half the "
+            "time; torch runs it when the export or its check fails); 'torch' always uses torch."
+        ),
+    )
+    embedding_cache_dir: Path | None = Field(
+        None, description="Folder of the exported ONNX graph. Default: <data_dir>/models."
+    )
 
     # --- retrieval and answers --------------------------------------------
     top_k: int = Field(4, description="Passages returned by the retriever.", ge=1, le=20)
@@ -156,6 +167,13 @@ class Settings(BaseSettings):
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    @property
+    def onnx_cache_dir(self) -> Path | None:
+        """Where the embedding model's exported ONNX graph is kept, or None for torch only."""
+        if self.embedding_runtime != "onnx":
+            return None
+        return self.embedding_cache_dir or self.data_dir / "models"
 
     @property
     def feedback_db(self) -> Path:

@@ -75,7 +75,8 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """sentence-transformers backend; batched, normalised, never truncating silently."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64):
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64,
+                 onnx_cache: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
@@ -103,6 +104,11 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(self._model.max_seq_length or 0)
         self._tokenizer = self._model.tokenizer
         self._counter = _plain_backend(self._tokenizer)
+        # Message-sized calls run on ONNX Runtime when a cache folder for the exported graph is
+        # given (ingest/onnx_encoder.py: same vectors, about half the time); loaded on first use.
+        self._onnx_cache = onnx_cache if device == "cpu" else None
+        self._onnx: Any = None
+        self._onnx_lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -115,6 +121,9 @@ class SentenceTransformerEmbedder:
             # runner); batches of SMALL_BATCH texts of similar length (the model sorts them by
             # length) pad little. torch's thread count is process-wide: the lock keeps
             # concurrent callers from restoring each other's value.
+            onnx = self._onnx_encoder()
+            if onnx is not None:
+                return onnx.encode(texts)
             import torch
 
             with _THREADS_LOCK:
@@ -125,6 +134,24 @@ class SentenceTransformerEmbedder:
                 finally:
                     torch.set_num_threads(threads)
         return self._encode(texts, self.batch_size)
+
+    def prepare(self) -> None:
+        """Load (exporting it first when missing) the ONNX graph questions run on, now rather
+        than at the first question; `pht ingest` calls it. Nothing happens on torch."""
+        self._onnx_encoder()
+
+    def _onnx_encoder(self) -> Any:
+        """The ONNX Runtime encoder, loaded (and exported) on first use; None means torch."""
+        if self._onnx_cache is None:
+            return None
+        with self._onnx_lock:
+            if self._onnx is None:
+                from ingest import onnx_encoder
+
+                self._onnx = onnx_encoder.load(self._model, self._onnx_cache, self.fingerprint())
+                if self._onnx is None:
+                    self._onnx_cache = None
+            return self._onnx
 
     def _encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         vectors = self._model.encode(

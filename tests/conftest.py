@@ -80,12 +80,21 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the embedding model's exported ONNX graph, shared by the whole session
+    (exporting it costs ~4 s; every test's own data dir would pay that again)."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
 @pytest.fixture(autouse=True)
-def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                  embedding_cache: Path) -> Iterator[None]:
     for key in list(os.environ):
         if key.startswith("PHT_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("PHT_DATA_DIR", str(tmp_path / "pht-data"))
+    monkeypatch.setenv("PHT_EMBEDDING_CACHE_DIR", str(embedding_cache))
     yield
 
 
@@ -95,10 +104,11 @@ def fake_embedder() -> FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def real_embedder():  # type: ignore[no-untyped-def]
+def real_embedder(embedding_cache: Path):  # type: ignore[no-untyped-def]
+    """The default model as the product runs it: batches on torch, questions on ONNX Runtime."""
     from ingest.embed import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(onnx_cache=embedding_cache)
 
 
 def make_settings(tmp: Path, **overrides: object):  # type: ignore[no-untyped-def]
