@@ -230,15 +230,7 @@ class Composer:
         return out
 
     def _anchor_span(self, source: str, anchor: str) -> tuple[Passage, QuoteSpan] | None:
-        for p in self.retriever.passages.of_source(source):
-            at = p.text.find(anchor)
-            if at < 0:
-                continue
-            pos = p.start + at
-            for s in p.sentences:
-                if s.start <= pos < s.end:
-                    return p, s
-        return None
+        return self.retriever.passages.anchor_span(source, anchor)
 
     def _evaluation_anchor(self) -> tuple[str, str]:
         a = self.texts["evaluation_anchor"]

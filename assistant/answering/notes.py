@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from core.errors import CorpusError
@@ -35,8 +36,14 @@ class EditorialNote:
     supersedes: Anchor | None = None
 
     def pattern(self) -> re.Pattern[str]:
-        alts = sorted((re.escape(normalize(t, lower=True)) for t in self.topics), key=len, reverse=True)
-        return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+        return _topics_pattern(self.topics)
+
+
+@lru_cache(maxsize=256)
+def _topics_pattern(topics: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``topics`` as whole words of normalised text (built once per note)."""
+    alts = sorted((re.escape(normalize(t, lower=True)) for t in topics), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
 
 
 def parse_notes(data: object, origin: str = NOTES_FILE) -> list[EditorialNote]:

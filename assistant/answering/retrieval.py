@@ -119,6 +119,17 @@ class PassageMap(Mapping[str, Passage]):
         self._cache: OrderedDict[str, Passage] = OrderedDict()
         self._size = cache
         self._lock = threading.Lock()
+        self._anchors: dict[tuple[str, str], tuple[Passage, QuoteSpan] | None] = {}
+
+    def anchor_span(self, source: str, anchor: str) -> tuple[Passage, QuoteSpan] | None:
+        """The passage of ``source`` holding the text ``anchor`` and the sentence it starts in
+        (None when no passage holds it); remembered, as the build never changes."""
+        key = (source, anchor)
+        if key not in self._anchors:  # a race only computes the same answer twice
+            self._anchors[key] = next(
+                ((p, s) for p in self.of_source(source) if (at := p.text.find(anchor)) >= 0
+                 for s in p.sentences if s.start <= p.start + at < s.end), None)
+        return self._anchors[key]
 
     def __getitem__(self, cid: str) -> Passage:
         with self._lock:
@@ -307,7 +318,7 @@ class Retriever:
 
     def _is_intro(self, cid: str) -> bool:
         p = self.passages[cid]
-        return p.section == "" or normalize(p.section) == normalize(p.title)
+        return p.section == "" or _same_heading(p.section, p.title)
 
     def _collapse(self, ranked: Sequence[str], fused: dict[str, float], k: int) -> list[Passage]:
         out: list[Passage] = []
@@ -353,6 +364,12 @@ class Retriever:
         from assistant.answering.lc_retriever import PHTRetriever
 
         return PHTRetriever(engine=self, k=k)
+
+
+@lru_cache(maxsize=4096)
+def _same_heading(section: str, title: str) -> bool:
+    """True when a chunk's section heading is its article's title (the untitled opening)."""
+    return normalize(section) == normalize(title)
 
 
 def _heading(cid: str, meta: dict[str, Any]) -> QuoteSpan | None:
