@@ -11,6 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
+export ORT_DISABLE_TELEMETRY := 1
 
 .PHONY: run test install install-dev index lint typecheck eval bench bench-scale clean llm llm-model
 

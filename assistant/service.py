@@ -333,6 +333,7 @@ def build_assistant(settings: Settings, *, embedder: Embedder | None = None,
             f"Corpus folder {settings.corpus_dir} not found (it holds the editorial notes).",
             "Run pht from the project folder, or set PHT_CORPUS_DIR.",
         )
+    getattr(embedder, "prepare", lambda: True)()  # the question runtime, before the first question
     store = IndexStore(make_client(settings), settings.collection_prefix)
     store.check_compatible(fingerprint_of(embedder))
     retriever = Retriever(store, embedder, candidates=settings.candidates, rrf_k=settings.rrf_k)

@@ -42,7 +42,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     bar = _progress_bar(disable=args.json or args.quiet)
     summary = ingest(settings, embedder, rebuild=args.rebuild, progress=bar.update)
     bar.close()
-    embedder.prepare()  # the question runtime, so the first question does not export it
+    if not embedder.prepare():  # the question runtime, so the first question does not export it
+        print(f"note: questions are embedded with torch: the ONNX graph could not be written to "
+              f"or loaded from {settings.onnx_cache_dir} (set PHT_EMBEDDING_RUNTIME=torch to "
+              "silence this)", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.as_dict()))
         return 0

@@ -79,6 +79,7 @@ class SentenceTransformerEmbedder:
                  onnx_cache: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # ONNX Runtime's usage events
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover
@@ -107,6 +108,7 @@ class SentenceTransformerEmbedder:
         # Message-sized calls run on ONNX Runtime when a cache folder for the exported graph is
         # given (ingest/onnx_encoder.py: same vectors, about half the time); loaded on first use.
         self._onnx_cache = onnx_cache if device == "cpu" else None
+        self._onnx_wanted = self._onnx_cache is not None
         self._onnx: Any = None
         self._onnx_lock = threading.Lock()
 
@@ -135,10 +137,11 @@ class SentenceTransformerEmbedder:
                     torch.set_num_threads(threads)
         return self._encode(texts, self.batch_size)
 
-    def prepare(self) -> None:
+    def prepare(self) -> bool:
         """Load (exporting it first when missing) the ONNX graph questions run on, now rather
-        than at the first question; `pht ingest` calls it. Nothing happens on torch."""
-        self._onnx_encoder()
+        than at the first question (`pht ingest` and the assistant's start-up call it). False
+        when questions run on torch although a graph cache was given (the reason is logged)."""
+        return self._onnx_encoder() is not None or not self._onnx_wanted
 
     def _onnx_encoder(self) -> Any:
         """The ONNX Runtime encoder, loaded (and exported) on first use; None means torch."""

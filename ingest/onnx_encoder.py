@@ -4,16 +4,17 @@ A warm answer embeds one message (its query, its asks and, for the red-flag laye
 its sentences) in one call, and on these CPUs that call is most of the answer: the torch
 forward pass of all-MiniLM-L6-v2 costs ~20 ms for a short question, mostly per-operator
 overhead. ONNX Runtime runs the same graph in about half that (measured on 2 cores, one
-intra-op thread: one question 20 -> 10 ms, three texts 41 -> 23 ms), and the vectors agree to
-float precision (cosine >= 0.9999999). A message's texts are run in groups of similar token
+intra-op thread each: one question 20 -> 10 ms, three texts 41 -> 23 ms; two threads do
+better still, see ``_checked``), and the vectors agree to float precision (cosine >= 0.9999999). A message's texts are run in groups of similar token
 length (fourteen sentences of a long message: torch 414 ms, one padded batch 280 ms, groups
 130 ms).
 
 The graph is exported from the loaded torch model once (~3 s, ~90 MB) into a cache folder
-(``<data_dir>/models``), named by the model's fingerprint and the torch and opset versions,
-written to a temporary file and renamed, so a crash or a second process never leaves a half
-file. Every load checks the graph against torch on a padded batch of probe texts; a graph
-that disagrees, fails to load or cannot be exported is not used, and the caller keeps torch.
+(``<data_dir>/models``), named by the model's fingerprint and the torch, transformers and
+opset versions, written to a temporary file and renamed, so a crash or a second process never
+leaves a half file in its place. Every load checks the graph against torch on probe texts, one
+by one and as a padded batch; a graph that fails to load or disagrees is exported once more,
+and when that fails too the caller keeps torch.
 
 Only the pipeline this module reproduces is accepted: a Transformer, mean pooling over the
 attention mask, an optional Normalize. Any other model runs on torch, unchanged.
@@ -69,12 +70,17 @@ class OnnxEncoder:
         self._max_tokens = max_tokens
         self._inputs = [i.name for i in session.get_inputs()]
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, grouped: bool = True) -> np.ndarray:
+        """Unit vectors of ``texts``, run in groups of similar token length (``grouped``) or as
+        one padded batch."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         tokens = self._tokenizer(list(texts), truncation=True, max_length=self._max_tokens)
         ids = tokens["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        groups = _similar_lengths(order, [len(i) for i in ids]) if grouped else [order]
         vectors = np.empty((len(texts), 0), dtype=np.float32)
-        for group in _similar_lengths(order, [len(i) for i in ids]):
+        for group in groups:
             pooled = self._pooled([{k: tokens[k][i] for k in tokens} for i in group])
             if vectors.shape[1] == 0:
                 vectors = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
@@ -112,40 +118,53 @@ def load(model: Any, cache_dir: Path, fingerprint: str, *,
          threads: int = min(2, os.cpu_count() or 1)) -> OnnxEncoder | None:
     """An encoder for ``model`` from the cached graph (exported first when missing), or None
     when ONNX Runtime or the exporter is missing, the model is not supported, or the graph does
-    not reproduce torch's vectors. Never raises: the caller falls back to torch."""
+    not reproduce torch's vectors. A cached graph that fails to load or disagrees is exported
+    once more. Never raises: the caller falls back to torch."""
     if not supported(model):
         return None
+    # ONNX Runtime's usage telemetry (a local event store under ~/.cache, uploaded when it can):
+    # off, as everything here is offline and writes only where the settings say
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime  # noqa: F401
         import torch  # noqa: F401
     except ImportError:
         return None
     path = graph_path(cache_dir, fingerprint)
-    encoder = None
     for attempt in range(2):
         try:
             if not path.is_file():
                 _export(model, path)
-            encoder = _checked(model, path, threads)
-            break
-        except Exception:
-            log.info("Loading the embedding model's ONNX graph %s failed.", path, exc_info=True)
-            if attempt == 0 and path.is_file():  # a damaged file: export it once more
-                path.unlink(missing_ok=True)
-                continue
-            return None
-    return encoder
+            return _checked(model, path, threads)
+        except Exception as exc:
+            log.info("The embedding model's ONNX graph %s is not usable (%s).", path, exc,
+                     exc_info=not isinstance(exc, _Disagrees))
+            if attempt == 0 and path.is_file():  # damaged or stale: export it once more
+                try:
+                    path.unlink()
+                except OSError:
+                    return None
+    return None
+
+
+class _Disagrees(Exception):
+    """The graph's vectors are not torch's."""
 
 
 def graph_path(cache_dir: Path, fingerprint: str) -> Path:
-    """The cached graph of the model with ``fingerprint``, for this torch and opset."""
+    """The cached graph of the model with ``fingerprint``, for these torch, transformers and
+    opset versions (an upgrade exports a new one)."""
     import torch
+    import transformers
 
-    return cache_dir / f"embedding-{fingerprint}-torch{torch.__version__}-opset{OPSET}.onnx"
+    versions = f"torch{torch.__version__}-transformers{transformers.__version__}-opset{OPSET}"
+    return cache_dir / f"embedding-{fingerprint}-{versions}.onnx"
 
 
-def _checked(model: Any, path: Path, threads: int) -> OnnxEncoder | None:
-    """The encoder of the graph at ``path`` if it reproduces torch's vectors on the probes."""
+def _checked(model: Any, path: Path, threads: int) -> OnnxEncoder:
+    """The encoder of the graph at ``path``; raises ``_Disagrees`` unless it reproduces torch's
+    vectors on the probes, run one by one and as one padded batch (a graph traced without the
+    attention mask would give the short ones other vectors)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -160,11 +179,10 @@ def _checked(model: Any, path: Path, threads: int) -> OnnxEncoder | None:
     encoder = OnnxEncoder(session, model.tokenizer, int(model.max_seq_length or 512))
     expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True,
                             show_progress_bar=False)
-    agreement = float(np.min(np.sum(encoder.encode(PROBES) * expected, axis=1)))
+    agreement = min(float(np.min(np.sum(got * expected, axis=1)))
+                    for got in (encoder.encode(PROBES), encoder.encode(PROBES, grouped=False)))
     if agreement < MIN_COSINE:
-        log.warning("The exported embedding graph %s disagrees with torch (cosine %.6f); "
-                    "torch runs the model.", path, agreement)
-        return None
+        raise _Disagrees(f"cosine {agreement:.6f} against torch")
     return encoder
 
 
@@ -201,6 +219,9 @@ def _export(model: Any, path: Path) -> None:
             )
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        for stale in path.parent.glob(f"{path.name.split('-torch')[0]}-*.onnx"):
+            if stale != path:  # this model's graph for other versions: ~90 MB each
+                stale.unlink(missing_ok=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

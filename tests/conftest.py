@@ -28,6 +28,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # ONNX Runtime's event store under ~/.cache stays shut
 
 
 class NetworkBlocked(RuntimeError):

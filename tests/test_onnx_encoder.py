@@ -15,6 +15,8 @@ from tests.conftest import make_settings
 TEXTS = [
     "ok",
     "Should I stretch my hamstring?",
+    "Should I stretch my hamstrings?",  # close lengths: one padded group
+    "Should I stretch my hamstring, coach?",
     "I've had a deep ache at the sit bone for eight months, worse when I sit at my desk, "
     "and it flares on hills and speedwork; my physio gave me isometrics.",
     " ".join(["Long runs make the high hamstring pain worse, and sitting in the car after."] * 30),
@@ -40,12 +42,23 @@ def test_a_damaged_graph_is_exported_again(real_embedder: Any, tmp_path: Path) -
     model, fingerprint = real_embedder._model, real_embedder.fingerprint()
     path = onnx_encoder.graph_path(tmp_path, fingerprint)
     path.write_bytes(b"not an onnx graph")
+    older = tmp_path / f"embedding-{fingerprint}-torch2.5.0-opset17.onnx"  # an earlier install's
+    older.write_bytes(b"stale")
+    other = tmp_path / "embedding-0123456789abcdef-torch2.5.0-opset17.onnx"  # another model's
+    other.write_bytes(b"kept")
     encoder = onnx_encoder.load(model, tmp_path, fingerprint)
     assert encoder is not None
     assert path.stat().st_size > 1_000_000
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    # no temporary file left, this model's stale graph removed, another model's kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, other.name])
     want = real_embedder._encode(TEXTS[:2], 64)
     assert np.min(np.sum(encoder.encode(TEXTS[:2]) * want, axis=1)) > 0.9999
+
+
+def test_a_graph_that_disagrees_with_torch_is_not_used(real_embedder: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_encoder, "MIN_COSINE", 1.5)  # no graph can agree this well
+    assert onnx_encoder.load(real_embedder._model, tmp_path, real_embedder.fingerprint()) is None
 
 
 def test_an_unusable_cache_folder_leaves_the_model_on_torch(real_embedder: Any,
@@ -55,6 +68,7 @@ def test_an_unusable_cache_folder_leaves_the_model_on_torch(real_embedder: Any,
     blocked = tmp_path / "a-file"
     blocked.write_text("in the way", encoding="utf-8")
     embedder = SentenceTransformerEmbedder(onnx_cache=blocked / "models")
+    assert embedder.prepare() is False  # `pht ingest` says so
     got = embedder.embed(TEXTS[:2])
     assert embedder._onnx is None and embedder._onnx_cache is None  # not tried again
     assert np.min(np.sum(got * real_embedder._encode(TEXTS[:2], 64), axis=1)) > 0.9999
