@@ -225,6 +225,7 @@ class Assistant:
         if not single:
             joined = " ".join(a for a, _q, _v in asks)
             jv = (vectors or MessageVectors(self.retriever.embedder.embed)).one(joined)
+            self.retriever.prefetch([jv, *(v for _a, _q, v in asks)])  # one query, not one each
             f = self.scope.features(query, self.retriever.max_similarity(jv), joined)
             rows.append((joined, f, scope_vector(jv, vec, f)))
         for a, q, v in asks:

@@ -69,6 +69,7 @@ class Composer:
 
     def retrieve_asks(self, asks: Sequence[tuple[str, np.ndarray]]) -> list[Passage]:
         """Passages for several asks at once: each ask's best passages in turn, no repeats."""
+        self.retriever.prefetch([v for _q, v in asks], sentences=True)
         lists = [self.retrieve(q, v) for q, v in asks]
         out: list[Passage] = []
         for rank in range(self.settings.top_k):
