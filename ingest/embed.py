@@ -107,7 +107,9 @@ class SentenceTransformerEmbedder:
         self._counter = _plain_backend(self._tokenizer)
         # Message-sized calls run on ONNX Runtime when a cache folder for the exported graph is
         # given (ingest/onnx_encoder.py: same vectors, about half the time); loaded on first use.
-        self._onnx_cache = onnx_cache if device == "cpu" else None
+        from ingest.onnx_encoder import supported
+
+        self._onnx_cache = onnx_cache if device == "cpu" and supported(self._model) else None
         self._onnx_wanted = self._onnx_cache is not None
         self._onnx: Any = None
         self._onnx_lock = threading.Lock()
@@ -118,11 +120,12 @@ class SentenceTransformerEmbedder:
         if len(texts) <= SMALL_BATCH or (
             len(texts) <= MESSAGE_TEXTS and sum(map(len, texts)) <= MESSAGE_CHARS
         ):
-            # A query or one message's texts: one intra-op thread is faster than two (no OpenMP
-            # barrier), and it does not stall when the other core is busy (a web server, a test
-            # runner); batches of SMALL_BATCH texts of similar length (the model sorts them by
-            # length) pad little. torch's thread count is process-wide: the lock keeps
-            # concurrent callers from restoring each other's value.
+            # A query or one message's texts: on ONNX Runtime when it is prepared. On torch, one
+            # intra-op thread is faster than two (no OpenMP barrier), and it does not stall when
+            # the other core is busy (a web server, a test runner); batches of SMALL_BATCH texts
+            # of similar length (the model sorts them by length) pad little. torch's thread
+            # count is process-wide: the lock keeps concurrent callers from restoring each
+            # other's value.
             onnx = self._onnx_encoder()
             if onnx is not None:
                 return onnx.encode(texts)
@@ -140,7 +143,8 @@ class SentenceTransformerEmbedder:
     def prepare(self) -> bool:
         """Load (exporting it first when missing) the ONNX graph questions run on, now rather
         than at the first question (`pht ingest` and the assistant's start-up call it). False
-        when questions run on torch although a graph cache was given (the reason is logged)."""
+        when questions run on torch although a graph cache was given for a model the graph can
+        reproduce (the reason is logged)."""
         return self._onnx_encoder() is not None or not self._onnx_wanted
 
     def _onnx_encoder(self) -> Any:
