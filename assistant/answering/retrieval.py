@@ -283,6 +283,7 @@ class Retriever:
                 for v, ids, dists in zip(missing, got["ids"], got["distances"], strict=True)]
 
     def _remember(self, memo: OrderedDict[bytes, Any], vector: np.ndarray, hits: Any) -> None:
+        """Keep ``hits`` for ``vector`` among the last eight vectors' (a message's asks)."""
         with self._memo_lock:
             memo[vector.tobytes()] = hits
             memo.move_to_end(vector.tobytes())
@@ -305,10 +306,7 @@ class Retriever:
                                          include=["distances"])
                 hits = [(i, 1.0 - float(d)) for i, d in
                         zip(got["ids"][0], got["distances"][0], strict=True)]
-                with self._memo_lock:
-                    self._dense_memo[key] = hits
-                    while len(self._dense_memo) > 8:
-                        self._dense_memo.popitem(last=False)
+                self._remember(self._dense_memo, vector, hits)
             return hits[:n]
         else:
             got = self._other_chunks.query(
