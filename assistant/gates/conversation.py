@@ -89,10 +89,11 @@ class FollowupRules:
         masked = self._mask(text)
         # "that exercise" names what is referred to better than "the pain" before it does:
         # "is the pain from that exercise normal?" is about the exercise
-        pointing = [m for m in self.determiners.finditer(masked) if not m.group(0).lower().startswith("the ")]
+        phrases = list(self.determiners.finditer(masked))
+        pointing = [m for m in phrases if not m.group(0).lower().startswith("the ")]
         if pointing:
             return pointing[0]
-        hits = [m for rx in (self.determiners, self.pronouns) if (m := rx.search(masked))]
+        hits = [m for m in (phrases[0] if phrases else None, self.pronouns.search(masked)) if m]
         return min(hits, key=lambda m: (m.start(), -m.end())) if hits else None
 
     def _mask(self, text: str) -> str:
