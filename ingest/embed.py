@@ -79,7 +79,6 @@ class SentenceTransformerEmbedder:
                  onnx_cache: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # ONNX Runtime's usage events
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover

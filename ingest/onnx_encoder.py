@@ -79,12 +79,10 @@ class OnnxEncoder:
         ids = tokens["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         groups = _similar_lengths(order, [len(i) for i in ids]) if grouped else [order]
-        vectors = np.empty((len(texts), 0), dtype=np.float32)
-        for group in groups:
-            pooled = self._pooled([{k: tokens[k][i] for k in tokens} for i in group])
-            if vectors.shape[1] == 0:
-                vectors = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-            vectors[group] = pooled
+        pooled = [self._pooled([{k: tokens[k][i] for k in tokens} for i in g]) for g in groups]
+        vectors = np.zeros((len(texts), pooled[0].shape[1]), dtype=np.float32)
+        for group, rows in zip(groups, pooled, strict=True):
+            vectors[group] = rows
         return vectors
 
     def _pooled(self, rows: list[dict[str, Any]]) -> np.ndarray:
