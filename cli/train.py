@@ -4,13 +4,15 @@ Training data: the train split of ``assistant/data/red_flag_sentences.yaml`` and
 ``assistant/data/red_flag_training.yaml`` (team-written single sentences, labelled with a flag
 id or null) plus, as sentences that must not escalate, every sentence of the calibration
 narratives labelled "no red flag". Features: each sentence's embedding and the rule layer's
-partial matches (``red_flag_model.features``). The logistic regression's regularisation and
-epochs are chosen by cross-validation on those sentences (``core.learn.choose_by_cv``, which
-also gives the sentence-level operating point at ``--min-precision``). Thresholds are then set
-on calibration MESSAGES: ``confirm`` (a tentative rule hit's sentence) starts at the CV
-operating point and ``threshold`` (a sentence alone) at 0.5 or, higher, just above the
-training sentences that must not escalate (rules silent), scored out of fold; each rises until
-the layer escalates no more than ``--max-false-alarms`` of the messages that must not escalate (the
+partial matches (``red_flag_model.features``); one logistic regression per flag
+(``core.learn.fit_each``). Their regularisation and epochs are chosen by cross-validation on
+those sentences (``core.learn.choose_by_cv``, which also gives the sentence-level operating
+point at ``--min-precision``). Thresholds are then set on calibration MESSAGES: ``confirm`` (a
+tentative rule hit's sentence) starts at the CV operating point and ``threshold`` (a sentence
+alone) at 0.5 or, higher, above all but ``--max-false-sentences`` (default 2%, the issue's
+false-alarm target) of the training sentences that must not escalate (rules silent), scored out
+of fold; each rises until the layer escalates no more than ``--max-false-alarms`` (default none)
+of the messages that must not escalate (the
 calibration narratives, the development splits of the shape and real-question sets, the
 clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays out, since ``pht eval``
 reports it). The held-out splits (sentence test split, narrative test split) are not looked
@@ -61,7 +63,8 @@ def _calibration_messages(
 
 
 # (l2, epochs) tried by cross-validation; full-batch descent needs many epochs to fit closely
-GRID = ((1e-4, 1500), (1e-4, 4000), (1e-4, 8000), (1e-5, 8000), (1e-3, 8000))
+# (one fit per flag per fold: each point costs about a minute and a half)
+GRID = ((1e-4, 8000), (1e-5, 8000))
 
 
 def _training_sentences() -> tuple[list[str], list[bool], list[str | None]]:
@@ -92,25 +95,24 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     from assistant.gates.red_flag_model import (
         MODEL_FILE,
         RedFlagModel,
-        centroids,
         features,
         save_red_flag_model,
         sentences,
     )
     from assistant.gates.red_flags import check_red_flag, default_rules
-    from core.learn import choose_by_cv, fit
+    from core.learn import choose_by_cv, fit_each, out_of_fold
     from ingest.embed import SentenceTransformerEmbedder
 
     settings = Settings()
     embedder = SentenceTransformerEmbedder(settings.embedding_model, device=settings.embedding_device)
     texts, truth, flags = _training_sentences()
     y = np.array(truth)
+    classes = [f or "" for f in flags]
     vecs = embedder.embed(texts)
     x = features(texts, vecs)
-    (l2, epochs, t_cv), (cv_p, cv_r) = choose_by_cv(x, y, min_precision=args.min_precision, grid=GRID)
-    w, b = fit(x, list(y), l2=l2, epochs=epochs)
-    flagged = [(v, str(f)) for v, f in zip(vecs, flags, strict=True) if f]
-    names, cents = centroids(np.array([v for v, _f in flagged]), [f for _v, f in flagged])
+    (l2, epochs, t_cv), (cv_p, cv_r) = choose_by_cv(
+        x, y, min_precision=args.min_precision, grid=GRID, repeats=1, classes=classes)
+    w, b, names = fit_each(x, classes, l2=l2, epochs=epochs)
 
     def scores(msg: str, model: RedFlagModel) -> tuple[float, float]:
         """(P of the sentence holding a tentative rule hit or -1, top sentence P) of a message."""
@@ -121,7 +123,7 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
         held = [p[i] for i, t in enumerate(parts) if default_rules().tentative(t)]
         return (max(held) if held else -1.0), float(p.max())
 
-    draft = RedFlagModel(w, b, 1.0, names, cents, embedder.fingerprint(), confirm=1.0)
+    draft = RedFlagModel(w, b, 1.0, names, embedder.fingerprint(), confirm=1.0)
     pos, neg = _calibration_messages(settings, Path(args.shared_eval) if args.shared_eval else None)
     # only messages the rules do not decide can get a false alarm from this layer; both
     # thresholds rise until no more than the allowed share of them escalates
@@ -130,25 +132,23 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     held = sorted((c for c, _t in quiet), reverse=True)
     tops = sorted((t for _c, t in quiet), reverse=True)
     confirm = max(t_cv, held[allowed] + 1e-4 if allowed < len(held) else 0.0)
-    # alone, a sentence must also clear every training sentence that must not escalate and
-    # that the rules leave silent, scored out of fold (5 folds, the chosen l2 and epochs)
+    # alone, a sentence must also clear all but the allowed share of the training sentences that
+    # must not escalate and that the rules leave silent, scored out of fold (the CV's folds)
     free = np.array([check_red_flag(t) is None for t in texts]) & ~y
-    oof = np.zeros(len(y))
-    fold = np.random.default_rng(0).permutation(len(y)) % 5
-    for k in range(5):
-        wk, bk = fit(x[fold != k], list(y[fold != k]), l2=l2, epochs=epochs)
-        oof[fold == k] = 1.0 / (1.0 + np.exp(-(x[fold == k] @ wk + bk)))
+    oof = out_of_fold(x, y, l2=l2, epochs=epochs, classes=classes)
     quiet_oof = sorted(oof[free], reverse=True)
-    n_oof = int(args.max_false_alarms * len(quiet_oof))
+    n_oof = int(args.max_false_sentences * len(quiet_oof))
     floor = quiet_oof[n_oof] + 1e-4 if n_oof < len(quiet_oof) else 0.5
     threshold = max(0.5, confirm, floor, tops[allowed] + 1e-4 if allowed < len(tops) else 0.5)
-    model = RedFlagModel(w, b, round(threshold, 4), names, cents, embedder.fingerprint(),
+    model = RedFlagModel(w, b, round(threshold, 4), names, embedder.fingerprint(),
                          confirm=round(confirm, 4))
-    print(f"Red-flag learned layer: {len(texts)} training sentences ({int(y.sum())} escalate); "
+    print(f"Red-flag learned layer: {len(texts)} training sentences ({int(y.sum())} escalate, "
+          f"{len(names)} flags, one model each); "
           f"l2 {l2:g}, {epochs} epochs (sentence CV precision {cv_p:.2f}, recall {cv_r:.2f} at "
           f"{t_cv:.3f}); confirms a tentative rule hit at {model.confirm:.3f}, escalates alone at "
           f"{model.threshold:.3f} (at most {allowed} of {len(neg)} calibration messages that must "
-          f"not escalate; out-of-fold floor {floor:.3f})")
+          f"not escalate; out-of-fold floor {floor:.3f}, above all but {n_oof} of "
+          f"{len(quiet_oof)} training sentences)")
     caught = sum(check_red_flag(m) is not None or model.detect(sentences(m), embedder.embed(
         sentences(m))) is not None for m in pos if sentences(m))
     print(f"  calibration messages that must escalate: {caught}/{len(pos)} do (rules + layer); "
@@ -161,7 +161,11 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train-red-flags", help="fit the red-flag gate's learned layer")
     t.add_argument("--max-false-alarms", type=float, default=0.0,
-                   help="share of calibration messages that must not escalate the layer may add")
+                   help="share of calibration messages that must not escalate the layer may add "
+                   "(default none)")
+    t.add_argument("--max-false-sentences", type=float, default=0.02,
+                   help="share of training sentences that must not escalate (rules silent, scored "
+                   "out of fold) that may reach the escalate-alone threshold (default 0.02)")
     t.add_argument("--min-precision", type=float, default=0.9,
                    help="sentence-level precision the cross-validated operating point must keep")
     t.add_argument("--out", help="where to write the model (default: the packaged file)")

@@ -15,7 +15,6 @@ from assistant.gates.check import check_question
 from assistant.gates.red_flag_model import (
     RULE_FEATURES,
     RedFlagModel,
-    centroids,
     features,
     load_red_flag_model,
     save_red_flag_model,
@@ -25,18 +24,23 @@ from assistant.gates.red_flags import RedFlag, check_red_flag, default_rules
 
 
 def _model(threshold: float = 0.5) -> RedFlagModel:
-    # fires on vectors pointing along the first axis; flags told apart by the second/third axes
-    flags, cents = centroids(np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), ["nerve", "sudden_pop"])
-    weights = np.concatenate([[8.0, 0.0, 0.0], np.zeros(len(RULE_FEATURES))])
-    return RedFlagModel(weights, -4.0, threshold, flags, cents, "fp-1", confirm=0.3)
+    # one row per flag: "nerve" fires along the second axis, "sudden_pop" along the third; the
+    # first axis alone (an ordinary sentence) fires neither
+    rules = np.zeros((2, len(RULE_FEATURES)))
+    weights = np.hstack([np.array([[0.0, 8.0, 0.0], [0.0, 0.0, 8.0]]), rules])
+    return RedFlagModel(weights, np.array([-4.0, -4.0]), threshold, ("nerve", "sudden_pop"),
+                        "fp-1", confirm=0.3)
 
 
-def test_detect_picks_the_most_likely_sentence_and_the_nearest_flag() -> None:
+def test_detect_picks_the_most_likely_sentence_and_its_most_likely_flag() -> None:
     m = _model()
     texts = ["ran a 10k", "it zings down my leg", "then a snap"]
-    vecs = np.array([[0.0, 1.0, 0.0], [0.9, 0.3, 0.0], [0.95, 0.0, 0.3]])
+    vecs = np.array([[1.0, 0.0, 0.0], [0.1, 0.7, 0.0], [0.1, 0.2, 0.9]])
     hit = m.detect(texts, vecs)
     assert hit is not None and hit.sentence == "then a snap" and hit.flag == "sudden_pop"
+    by_flag = m.flag_probabilities(features(texts, vecs))
+    assert by_flag.shape == (3, 2) and np.allclose(m.probability(features(texts, vecs)), by_flag.max(axis=1))
+    assert m.detect(texts[:2], vecs[:2]).flag == "nerve"  # type: ignore[union-attr]
     assert m.detect(texts[:1], vecs[:1]) is None  # below the threshold
     assert _model(threshold=0.999).detect(texts, vecs) is None
     assert m.detect([], np.zeros((0, 3))) is None
@@ -47,8 +51,8 @@ def test_save_and_load_round_trip_and_refuse_another_embedder(tmp_path: Path) ->
     path = save_red_flag_model(_model(), tmp_path / "m.json")
     back = load_red_flag_model("fp-1", known, path)
     assert back is not None and back.flags == ("nerve", "sudden_pop")
-    assert np.allclose(back.centroids, _model().centroids, atol=1e-6)
-    assert back.confirm == 0.3 and back.weights.size == 3 + len(RULE_FEATURES)
+    assert np.allclose(back.weights, _model().weights) and np.allclose(back.bias, [-4.0, -4.0])
+    assert back.confirm == 0.3 and back.weights.shape == (2, 3 + len(RULE_FEATURES))
 
     def off(model: RedFlagModel) -> bool:  # the rules alone: no weights, confirms every hit
         return model.weights.size == 0 and model.confirm == 0.0 and model.threshold > 1.0
@@ -58,7 +62,11 @@ def test_save_and_load_round_trip_and_refuse_another_embedder(tmp_path: Path) ->
     assert off(load_red_flag_model("fp-1", ("nerve",), path))  # a flag with no message
     assert off(load_red_flag_model("fp-1", known, tmp_path / "missing.json"))
     other = {**json.loads(path.read_text(encoding="utf-8")), "features": ["embedding"]}
-    for bad in ("{not json", "[1, 2]", '{"weights": [1]}', json.dumps(other)):
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    one_row = {**saved, "weights": saved["weights"][:1]}  # a flag without its row
+    flat = {**saved, "weights": saved["weights"][0], "bias": saved["bias"][0]}  # an older layout
+    for bad in ("{not json", "[1, 2]", '{"weights": [1]}', json.dumps(other), json.dumps(one_row),
+                json.dumps(flat)):
         (tmp_path / "bad.json").write_text(bad, encoding="utf-8")
         assert off(load_red_flag_model("fp-1", known, tmp_path / "bad.json"))
 
@@ -68,9 +76,9 @@ def test_a_tentative_rule_hit_is_confirmed_or_vetoed_by_its_sentence() -> None:
     texts = ["Long run on Sunday, 20 km.", "I snapped at my kids afterwards."]
     assert check_red_flag(" ".join(texts)) is None  # the rules don't decide "snapped"
     assert [f.flag for f in default_rules().tentative(" ".join(texts))] == ["sudden_pop"]
-    low = np.array([[0.0, 1.0, 0.0], [0.1, 0.0, 1.0]])  # P = 0.04: vetoed
+    low = np.array([[1.0, 0.0, 0.0], [0.0, 0.1, 0.1]])  # P = 0.04: vetoed
     assert m.detect(texts, low) is None
-    high = np.array([[0.0, 1.0, 0.0], [0.6, 0.0, 1.0]])  # P = 0.6 >= confirm 0.3
+    high = np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.1]])  # P = 0.6 >= confirm 0.3
     hit = m.detect(texts, high)
     assert hit is not None and (hit.flag, hit.sentence) == ("sudden_pop", texts[1])
 
@@ -134,9 +142,8 @@ def test_the_assistant_escalates_when_its_layer_fires(real_index, real_embedder)
     assistant.red_flag_model = None
     assert assistant.ask(question).status == "answered"
     dim = len(real_embedder.embed(["x"])[0])
-    flags, cents = centroids(np.eye(dim)[:1], ["nerve"])
-    weights = np.zeros(dim + len(RULE_FEATURES))
-    assistant.red_flag_model = RedFlagModel(weights, 10.0, 0.5, flags, cents, "any")
+    weights = np.zeros((1, dim + len(RULE_FEATURES)))
+    assistant.red_flag_model = RedFlagModel(weights, np.array([10.0]), 0.5, ("nerve",), "any")
     answer = assistant.ask(question)
     assert answer.status == "red_flag"
     assert answer.answer.startswith(default_rules().flag("nerve", "x").message[:40])

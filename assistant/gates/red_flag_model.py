@@ -4,18 +4,20 @@ rules cannot.
 The rule layer (``red_flags.py``) decides the articles' own list and the urgent signs by their
 words; it misses paraphrases ("it felt like someone kicked me mid-stride and now I can't put
 weight on it") and leaves its imprecise hits ("snapped", someone else's symptoms, a past
-sentence...) *tentative*. This layer is a logistic regression over each sentence's features:
-its embedding (the embedding model's features) and the rule layer's partial matches on it
-(``RULE_FEATURES``: a decided or tentative hit, a high or low number beside a pain word, a
-negation, a question about red flags, a past marker, someone else). ``pht train-red-flags``
-trains it on the team's labelled sentences (``red_flag_sentences.yaml`` train split,
-``red_flag_training.yaml``) plus the sentences of the calibration narratives that must not
-escalate, with its regularisation chosen by cross-validation on those sentences. Two
-thresholds: ``confirm``, at or above which the sentence holding a tentative rule hit
-escalates with the rule's flag (otherwise the hit is vetoed), and ``threshold``, at or above
-which a sentence escalates on its own, set on calibration messages so that ordinary messages
-do not escalate; the flag it reports then is the one whose training sentences are closest on
-average (cosine to the flag's centroid). Both are measured on the held-out splits only by
+sentence...) *tentative*. This layer is one logistic regression per flag over each sentence's
+features: its embedding (the embedding model's features) and the rule layer's partial matches
+on it (``RULE_FEATURES``: a decided or tentative hit, a high or low number beside a pain word, a
+negation, a question about red flags, a past marker, someone else). Each is trained on its
+flag's sentences against every sentence that must not escalate (a pop and a fever have little
+in common: one line cannot fence them all off from ordinary stories), and a sentence's
+probability of a red flag is its most likely flag's. ``pht train-red-flags`` trains them on the
+team's labelled sentences (``red_flag_sentences.yaml`` train split, ``red_flag_training.yaml``)
+plus the sentences of the calibration narratives that must not escalate, with the
+regularisation chosen by cross-validation on those sentences. Two thresholds: ``confirm``, at or
+above which the sentence holding a tentative rule hit escalates with the rule's flag (otherwise
+the hit is vetoed), and ``threshold``, at or above which a sentence escalates on its own with its
+most likely flag, set on calibration messages so that ordinary messages rarely do (the share
+allowed is the issue's false-alarm target). Both are measured on the held-out splits only by
 ``pht eval``. Without a trained model for the running embedder the layer is the rules alone:
 every tentative hit escalates, nothing is added.
 
@@ -36,6 +38,7 @@ import numpy as np
 
 from assistant.gate_data import DATA_DIR
 from assistant.gates.red_flags import RedFlagRules, default_rules
+from core.learn import sigmoid
 
 log = logging.getLogger(__name__)
 MODEL_FILE = DATA_DIR / "red_flag_model.json"
@@ -115,35 +118,41 @@ def features(texts: list[str], vectors: np.ndarray, rules: RedFlagRules | None =
 
 @dataclass(frozen=True)
 class RedFlagModel:
-    """The learned layer (``weights`` over ``features``) or, with no weights, the rules alone:
-    then every tentative rule hit escalates and nothing is added."""
+    """The learned layer (one row of ``weights`` over ``features`` per flag) or, with no weights,
+    the rules alone: then every tentative rule hit escalates and nothing is added."""
 
-    weights: np.ndarray
-    bias: float
+    weights: np.ndarray  # (flags, features)
+    bias: np.ndarray  # (flags,)
     threshold: float  # P(red flag) of a sentence at or above this escalates the message alone
     flags: tuple[str, ...]
-    centroids: np.ndarray  # one unit vector per flag, rows in ``flags`` order
     embedder: str
     confirm: float = 0.5  # a tentative rule hit escalates when its sentence reaches this
 
     @classmethod
     def rules_only(cls, embedder: str = "") -> RedFlagModel:
-        return cls(np.zeros(0), 0.0, 2.0, (), np.zeros((0, 0)), embedder, confirm=0.0)
+        return cls(np.zeros((0, 0)), np.zeros(0), 2.0, (), embedder, confirm=0.0)
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        """P(red flag) per row of ``features`` (zeros with no weights)."""
+    def flag_probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(flag) per row of ``features`` (columns in ``flags`` order; none with no weights)."""
         x = np.atleast_2d(np.asarray(x, float))
         if not self.weights.size:
-            return np.zeros(len(x))
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
+            return np.zeros((len(x), 0))
+        return sigmoid(x @ self.weights.T + self.bias)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """P(red flag) per row of ``features``: its most likely flag's (zeros with no weights)."""
+        p = self.flag_probabilities(x)
+        return p.max(axis=1) if p.shape[1] else np.zeros(len(p))
 
     def detect(self, texts: list[str], vectors: np.ndarray) -> RedFlagHit | None:
         """A message's red flag the rules could not decide: a tentative rule hit whose sentence
-        the layer confirms, else the most likely sentence if it reaches the threshold."""
+        the layer confirms, else the most likely sentence, with its most likely flag, if it
+        reaches the threshold."""
         if not texts:
             return None
         rules = default_rules()
-        p = self.probability(features(texts, vectors, rules)) if self.weights.size else np.zeros(len(texts))
+        by_flag = self.flag_probabilities(features(texts, vectors, rules)) if self.weights.size else None
+        p = by_flag.max(axis=1) if by_flag is not None else np.zeros(len(texts))
         prepared = [rules.prepare(t) for t in texts]
         for hit in rules.tentative(" ".join(texts)):
             first = hit.evidence.split(" … ")[0]
@@ -151,10 +160,9 @@ class RedFlagModel:
             if p[i] >= self.confirm:
                 return RedFlagHit(hit.flag, texts[i], round(float(p[i]), 4))
         i = int(np.argmax(p))
-        if p[i] < self.threshold:
+        if by_flag is None or p[i] < self.threshold:
             return None
-        flag = self.flags[int(np.argmax(self.centroids @ np.asarray(vectors[i], float)))]
-        return RedFlagHit(flag, texts[i], round(float(p[i]), 4))
+        return RedFlagHit(self.flags[int(np.argmax(by_flag[i]))], texts[i], round(float(p[i]), 4))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -162,21 +170,10 @@ class RedFlagModel:
             "features": ["embedding", *RULE_FEATURES],
             "threshold": self.threshold,
             "confirm": self.confirm,
-            "bias": self.bias,
-            "weights": [round(float(w), 6) for w in self.weights],
             "flags": list(self.flags),
-            "centroids": [[round(float(v), 6) for v in row] for row in self.centroids],
+            "bias": [round(float(b), 6) for b in self.bias],
+            "weights": [[round(float(w), 6) for w in row] for row in self.weights],
         }
-
-
-def centroids(vectors: np.ndarray, labels: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Per flag, the normalised mean of its sentences' vectors (flags in sorted order)."""
-    flags = tuple(sorted(set(labels)))
-    rows = []
-    for f in flags:
-        mean = np.mean([v for v, lab in zip(vectors, labels, strict=True) if lab == f], axis=0)
-        rows.append(mean / (np.linalg.norm(mean) or 1.0))
-    return flags, np.array(rows)
 
 
 def save_red_flag_model(model: RedFlagModel, path: Path = MODEL_FILE) -> Path:
@@ -193,14 +190,15 @@ def load_red_flag_model(
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         model = RedFlagModel(
-            np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
-            tuple(str(f) for f in data["flags"]), np.asarray(data["centroids"], float),
-            str(data["embedder"]), float(data["confirm"]),
+            np.asarray(data["weights"], float), np.asarray(data["bias"], float),
+            float(data["threshold"]), tuple(str(f) for f in data["flags"]), str(data["embedder"]),
+            float(data["confirm"]),
         )
         if data["features"] != ["embedding", *RULE_FEATURES]:
             raise ValueError(f"trained on other features {data['features']}")
-        if model.centroids.shape != (len(model.flags), len(model.weights) - len(RULE_FEATURES)):
-            raise ValueError("weights and centroids disagree")
+        if (model.weights.ndim != 2 or model.weights.shape[0] != len(model.flags) or not model.flags
+                or model.weights.shape[1] <= len(RULE_FEATURES) or model.bias.shape != (len(model.flags),)):
+            raise ValueError("weights, biases and flags disagree (one row per flag)")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("red-flag learned layer off: %s is unreadable (%s)", path, exc)
         return RedFlagModel.rules_only(embedder)
