@@ -132,3 +132,29 @@ def test_cached_typo_repair_answers_as_comparing_again() -> None:
     assert index.repair.cache_info().hits > 0
     assert np.array_equal(index.score_array(" ".join(typos[:3])),
                           index.score_array(" ".join(typos[:3])))
+
+
+def test_promotions_scan_their_kind_as_a_filtered_chroma_query_finds_it(tmp_path: Path) -> None:
+    retriever = _retriever(tmp_path)
+    settings = make_settings(tmp_path)
+    other = IndexStore(make_client(settings), settings.collection_prefix).collection(
+        "chunks", retriever.build, content=False)
+    kinds = [k for k in ("sponsorship", "call_to_action") if retriever._kinds.get(k)]
+    assert kinds, "the shipped corpus has promotional blocks"
+    for question in ("is the HEAL supplement worth buying?", "can I book a call with you?",
+                     "how long until I can run hills?"):
+        vec = retriever.embed_query(question)
+        for kind in kinds:
+            n = retriever._kinds[kind]
+            got = other.query(query_embeddings=[vec.tolist()], n_results=n, where={"kind": kind},
+                              include=["distances"])
+            filtered = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+            scanned = retriever.dense(vec, n, kind=kind)
+            # the same chunks at the same similarities (equal texts tie: their order may differ)
+            assert {i for i, _s in scanned} == {i for i, _s in filtered}
+            assert np.allclose([s for _i, s in scanned], [s for _i, s in filtered], atol=1e-5)
+            assert retriever.dense(vec, 1, kind=kind) == scanned[:1]
+            assert scanned[0][1] == max(s for _i, s in scanned)
+    assert retriever.dense(vec, 3, kind="no-such-kind") == []
+    promo = retriever.promotions("is the HEAL supplement worth buying?", k=1)
+    assert promo and promo[0].kind in kinds

@@ -205,7 +205,6 @@ class Retriever:
             raise IndexMissingError("No index has been built yet.", "Run `pht ingest`.")
         build = self.build
         self._chunks = store.collection("chunks", build)
-        self._other_chunks = store.collection("chunks", build, content=False)
         self._sentences = store.collection("sentences", build)
         self.tables = open_or_build(store.tables_dir, store.prefix, build,
                                     lambda kind: store.read(kind, build))
@@ -308,12 +307,9 @@ class Retriever:
                         zip(got["ids"][0], got["distances"][0], strict=True)]
                 self._remember(self._dense_memo, vector, hits)
             return hits[:n]
-        else:
-            got = self._other_chunks.query(
-                query_embeddings=[vector.tolist()], n_results=n, where={"kind": kind},
-                include=["distances"],
-            )
-        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+        # another kind (a promotion): an exact scan of that kind's stored vectors, not a
+        # Chroma query filtered by kind, which reads the whole collection
+        return self.tables.nearest_of_kind(vector, kind, n)
 
     def search(
         self, query: str, k: int = 4, *, vector: np.ndarray | None = None
