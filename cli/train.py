@@ -158,12 +158,23 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    """A share in [0, 1) for argparse (a clear message otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train-red-flags", help="fit the red-flag gate's learned layer")
-    t.add_argument("--max-false-alarms", type=float, default=0.0,
+    t.add_argument("--max-false-alarms", type=_share, default=0.0,
                    help="share of calibration messages that must not escalate the layer may add "
-                   "(default none)")
-    t.add_argument("--max-false-sentences", type=float, default=0.02,
+                   "(default 0: none)")
+    t.add_argument("--max-false-sentences", type=_share, default=0.02,
                    help="share of training sentences that must not escalate (rules silent, scored "
                    "out of fold) that may reach the escalate-alone threshold (default 0.02)")
     t.add_argument("--min-precision", type=float, default=0.9,

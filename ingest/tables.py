@@ -8,7 +8,8 @@ So start-up costs opening files, not reading every record back from Chroma, and
 memory holds only the rows a question touches. The folder appears complete or not
 at all (written under a temporary name, then renamed). Keyed by the build id, it
 is a cache: a reader whose folder is missing (another machine wrote the build to a
-Chroma server) rebuilds it from the collections. It does not search vectors.
+Chroma server) rebuilds it from the collections. It searches vectors only for the
+small non-content kinds (``nearest_of_kind``: a promotion); content is searched by Chroma.
 """
 
 from __future__ import annotations

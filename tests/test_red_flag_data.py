@@ -13,6 +13,7 @@ import yaml
 from assistant.gate_data import DATA_DIR
 from assistant.gates.red_flag_model import sentences
 from assistant.gates.red_flags import default_rules
+from cli.train import _training_sentences
 from evals.dataset import DATASETS
 
 
@@ -25,12 +26,6 @@ def _near(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a and b) and len(a & b) / len(a | b) >= 0.7
 
 
-def _training() -> list[dict[str, object]]:
-    rows = yaml.safe_load((DATA_DIR / "red_flag_training.yaml").read_text(encoding="utf-8"))
-    split = yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(encoding="utf-8"))
-    return list(rows["sentences"]) + [s for s in split["sentences"] if s["split"] == "train"]
-
-
 def _held_out() -> list[str]:
     split = yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(encoding="utf-8"))
     stories = yaml.safe_load((DATASETS / "red_flag_narratives.yaml").read_text(encoding="utf-8"))
@@ -40,18 +35,17 @@ def _held_out() -> list[str]:
 
 
 def test_training_labels_are_flags_the_gate_knows() -> None:
-    known = set(default_rules().flag_ids())
-    rows = _training()
-    assert len(rows) > 1000
-    assert {r["flag"] for r in rows} - {None} <= known
-    assert all(isinstance(r["text"], str) and len(str(r["text"]).split()) >= 1 for r in rows)
+    texts, _escalate, flags = _training_sentences()
+    assert len(texts) > 1000
+    assert {f for f in flags if f} <= set(default_rules().flag_ids())
+    assert all(isinstance(t, str) and t.strip() for t in texts)
 
 
 def test_no_training_sentence_repeats_a_held_out_one() -> None:
     held = [(t, _words(t)) for t in _held_out()]
     assert len(held) > 150
-    copies = [(str(r["text"]), t) for r in _training() for t, w in held
-              if _near(_words(str(r["text"])), w)]
+    texts, _escalate, _flags = _training_sentences()  # everything `pht train-red-flags` reads
+    copies = [(text, t) for text in texts for t, w in held if _near(_words(text), w)]
     assert copies == []
 
 

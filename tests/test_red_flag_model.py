@@ -65,8 +65,10 @@ def test_save_and_load_round_trip_and_refuse_another_embedder(tmp_path: Path) ->
     saved = json.loads(path.read_text(encoding="utf-8"))
     one_row = {**saved, "weights": saved["weights"][:1]}  # a flag without its row
     flat = {**saved, "weights": saved["weights"][0], "bias": saved["bias"][0]}  # an older layout
+    nan = json.dumps({**saved, "confirm": float("nan")})  # json writes NaN; it would veto every hit
+    wild = {**saved, "threshold": 1.5}
     for bad in ("{not json", "[1, 2]", '{"weights": [1]}', json.dumps(other), json.dumps(one_row),
-                json.dumps(flat)):
+                json.dumps(flat), nan, json.dumps(wild)):
         (tmp_path / "bad.json").write_text(bad, encoding="utf-8")
         assert off(load_red_flag_model("fp-1", known, tmp_path / "bad.json"))
 
@@ -78,7 +80,8 @@ def test_a_tentative_rule_hit_is_confirmed_or_vetoed_by_its_sentence() -> None:
     assert [f.flag for f in default_rules().tentative(" ".join(texts))] == ["sudden_pop"]
     low = np.array([[1.0, 0.0, 0.0], [0.0, 0.1, 0.1]])  # P = 0.04: vetoed
     assert m.detect(texts, low) is None
-    high = np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.1]])  # P = 0.6 >= confirm 0.3
+    # P(nerve) = 0.69 >= confirm 0.3: any flag's model confirms, the rule names the flag
+    high = np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.1]])
     hit = m.detect(texts, high)
     assert hit is not None and (hit.flag, hit.sentence) == ("sudden_pop", texts[1])
 

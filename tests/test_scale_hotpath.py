@@ -1,6 +1,7 @@
 """The warm path and ingest at scale keep their answers while doing less: the comparison form
-of text, the sentence search's chunk ids, one content query for scope gate and search, and
-cached typo repairs, each checked against the slow way it replaced."""
+of text, the sentence search's chunk ids, one content query for scope gate and search, cached
+typo repairs, and promotions found by a scan of their kind instead of a filtered Chroma query,
+each checked against the slow way it replaced."""
 
 from __future__ import annotations
 
@@ -145,16 +146,39 @@ def test_promotions_scan_their_kind_as_a_filtered_chroma_query_finds_it(tmp_path
                      "how long until I can run hills?"):
         vec = retriever.embed_query(question)
         for kind in kinds:
-            n = retriever._kinds[kind]
-            got = other.query(query_embeddings=[vec.tolist()], n_results=n, where={"kind": kind},
+            every = retriever._kinds[kind]
+            got = other.query(query_embeddings=[vec.tolist()], n_results=every, where={"kind": kind},
                               include=["distances"])
-            filtered = [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
-            scanned = retriever.dense(vec, n, kind=kind)
-            # the same chunks at the same similarities (equal texts tie: their order may differ)
-            assert {i for i, _s in scanned} == {i for i, _s in filtered}
-            assert np.allclose([s for _i, s in scanned], [s for _i, s in filtered], atol=1e-5)
-            assert retriever.dense(vec, 1, kind=kind) == scanned[:1]
-            assert scanned[0][1] == max(s for _i, s in scanned)
+            filtered = {i: 1.0 - d for i, d in zip(got["ids"][0], got["distances"][0], strict=True)}
+            scanned = retriever.dense(vec, every, kind=kind)
+            # each chunk at its own similarity, most similar first (equal texts tie)
+            assert {i for i, _s in scanned} == set(filtered)
+            assert all(abs(s - filtered[i]) < 1e-5 for i, s in scanned)
+            assert [s for _i, s in scanned] == sorted((s for _i, s in scanned), reverse=True)
+            few = retriever.dense(vec, 2, kind=kind)
+            assert len(few) == min(2, every) and few == scanned[: len(few)]
     assert retriever.dense(vec, 3, kind="no-such-kind") == []
     promo = retriever.promotions("is the HEAL supplement worth buying?", k=1)
     assert promo and promo[0].kind in kinds
+
+
+def test_nearest_of_kind_is_cosine_over_that_kind_only(tmp_path: Path) -> None:
+    from ingest.store import Records
+
+    vectors = [[3.0, 0.0], [0.0, 2.0], [1.0, 1.0], [5.0, 5.0]]  # not unit length
+    kinds = ["sponsorship", "sponsorship", "sponsorship", "content"]
+    meta = [{"kind": k, "source": "a.txt", "start": 0, "end": 1, "section": "", "title": "t",
+             "edition": "", "edition_rank": 0, "dup_group": str(n)} for n, k in enumerate(kinds)]
+    chunks = Records([f"c{n}" for n in range(4)], [f"text {n}" for n in range(4)], meta,
+                     np.array(vectors))
+    sentence = {"chunk_id": "c0", "start": 0, "end": 1, "kind": "sponsorship", "dup_key": "k"}
+    write_tables(tmp_path / "t", chunks, Records(["s0"], ["text 0"], [sentence], np.ones((1, 2))))
+    tables = BuildTables(tmp_path / "t")
+    got = tables.nearest_of_kind(np.array([2.0, 0.2]), "sponsorship", 3)
+    assert [i for i, _s in got] == ["c0", "c2", "c1"]  # the content chunk c3 is never a candidate
+    expected = [2 / np.hypot(2, 0.2), np.dot([1, 1], [2, 0.2]) / (np.sqrt(2) * np.hypot(2, 0.2)), 0.2 / np.hypot(2, 0.2)]
+    assert np.allclose([s for _i, s in got], expected)
+    assert tables.nearest_of_kind(np.array([2.0, 0.2]), "sponsorship", 1) == got[:1]
+    assert tables.nearest_of_kind(np.array([1.0, 0.0]), "testimonial", 3) == []  # no such chunks
+    assert tables.nearest_of_kind(np.array([1.0, 0.0, 0.0]), "sponsorship", 3) == []  # other model
+    assert tables.nearest_of_kind(np.array([1.0, 0.0]), "sponsorship", 0) == []

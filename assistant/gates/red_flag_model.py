@@ -16,9 +16,9 @@ plus the sentences of the calibration narratives that must not escalate, with th
 regularisation chosen by cross-validation on those sentences. Two thresholds: ``confirm``, at or
 above which the sentence holding a tentative rule hit escalates with the rule's flag (otherwise
 the hit is vetoed), and ``threshold``, at or above which a sentence escalates on its own with its
-most likely flag, set on calibration messages so that ordinary messages rarely do (the share
-allowed is the issue's false-alarm target). Both are measured on the held-out splits only by
-``pht eval``. Without a trained model for the running embedder the layer is the rules alone:
+most likely flag, set above every calibration message that must not escalate and above all but
+2% of the quiet training sentences scored out of fold (the issue's false-alarm target). Both are
+measured on the held-out splits only by ``pht eval``. Without a trained model for the running embedder the layer is the rules alone:
 every tentative hit escalates, nothing is added.
 
 Pure except ``load_red_flag_model`` / ``save_red_flag_model``; the caller embeds. Used only
@@ -196,6 +196,11 @@ def load_red_flag_model(
         )
         if data["features"] != ["embedding", *RULE_FEATURES]:
             raise ValueError(f"trained on other features {data['features']}")
+        numbers = (model.weights, model.bias, np.array([model.threshold, model.confirm]))
+        if not all(np.isfinite(a).all() for a in numbers):
+            raise ValueError("a weight, bias or threshold is not a finite number")
+        if not 0.0 <= model.confirm <= 1.0 or not 0.0 <= model.threshold <= 1.0:
+            raise ValueError(f"thresholds out of range (confirm {model.confirm}, alone {model.threshold})")
         if (model.weights.ndim != 2 or model.weights.shape[0] != len(model.flags) or not model.flags
                 or model.weights.shape[1] <= len(RULE_FEATURES) or model.bias.shape != (len(model.flags),)):
             raise ValueError("weights, biases and flags disagree (one row per flag)")
