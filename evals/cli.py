@@ -265,6 +265,7 @@ def summary(report: dict[str, Any], out_dir: Path) -> str:
     for note in report.get("labelled", {}).get("notes", []):
         lines.append(f"Note: {note}")
     for name, c in report.get("labelled", {}).get("narrative_gates", {}).items():
-        lines.append(f"narrative {name}: tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}")
+        urgent = f", urgent answered as urgent {c['urgent_kept']}/{c['urgent']}" if "urgent" in c else ""
+        lines.append(f"narrative {name}: tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}{urgent}")
     lines.append(f"Reports: {out_dir}/report.md, report.html, report.json, junit.xml")
     return "\n".join(lines)

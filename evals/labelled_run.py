@@ -42,8 +42,19 @@ NARRATIVE_METRICS = tuple(
     f"narrative_{name}_{split}_{m}"
     for name, *_rest, splits in _GATE_SETS
     for split in splits
-    for m in ("recall", "precision", "false_alarm_rate")
+    for m in ("recall", "precision", "false_alarm_rate", *(("urgent_kept",) if name != "scope" else ()))
 )
+
+
+def _urgent_flags() -> tuple[frozenset[str], str]:
+    """The flag ids whose escalation is urgent, and the urgent action's words (the answer of an
+    urgent red flag carries them; a see-a-clinician one does not)."""
+    from assistant.gate_data import load_data
+    from assistant.gates.red_flags import default_rules
+
+    urgent = frozenset(f.id for f in default_rules().flags if f.severity == "urgent")
+    action = " ".join(str(load_data("escalation.yaml")["red_flag"]["action"]["urgent"]).split())
+    return urgent, action
 
 
 def default_labelled_paths(shared: Path = SHARED_EVAL) -> tuple[list[Path], list[str]]:
@@ -109,12 +120,15 @@ def _narratives(
     service: AnswerService, datasets_dir: Path, section: dict[str, Any], extra: Extra,
     tick: Callable[[str], None],
 ) -> None:
+    urgent_ids, urgent_action = _urgent_flags()
     for name, path, key, is_positive, status, splits in _GATE_SETS:
         if path.parent == DATASETS:
             path = datasets_dir / path.name
         for split in splits:
             tp = fp = fn = tn = 0
-            errors = []
+            urgent = urgent_kept = 0  # escalations labelled urgent, and those answered as urgent
+            errors: list[dict[str, Any]] = []
+            not_urgent: list[str] = []
             for item in _items(path, key):
                 if item.get("split") != split:
                     continue
@@ -133,13 +147,21 @@ def _narratives(
                 tn += not positive and not hit
                 if hit != positive:
                     errors.append({"question": text, "expected": positive, "got": got})
+                elif hit and name != "scope" and item.get("flag") in urgent_ids:
+                    urgent += 1
+                    kept = urgent_action in " ".join(answer.answer.split())
+                    urgent_kept += kept
+                    if not kept:  # escalated, but told to book a visit instead of urgent care
+                        not_urgent.append(text)
             prefix = f"narrative_{name}_{split}"
             extra[f"{prefix}_recall"] = (tp, tp + fn)
             extra[f"{prefix}_precision"] = (tp, tp + fp)
             extra[f"{prefix}_false_alarm_rate"] = (fp, fp + tn)
-            section["narrative_gates"][f"{name}_{split}"] = {
-                "tp": tp, "fp": fp, "fn": fn, "tn": tn, "errors": errors,
-            }
+            gate = {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "errors": errors}
+            if name != "scope":
+                extra[f"{prefix}_urgent_kept"] = (urgent_kept, urgent)
+                gate.update(urgent=urgent, urgent_kept=urgent_kept, not_urgent=not_urgent)
+            section["narrative_gates"][f"{name}_{split}"] = gate
 
 
 def markdown(section: dict[str, Any], notes: Sequence[str]) -> str:
@@ -161,7 +183,10 @@ def markdown(section: dict[str, Any], notes: Sequence[str]) -> str:
                 lines.append(f"- FAIL `{v['id']}` ({v['actual_status']}): {'; '.join(v['why'])[:200]}")
         lines.append("")
     if section["narrative_gates"]:
-        lines += ["### Narrative gate sets", "", "| set | tp | fp | fn | tn |", "|---|---|---|---|---|"]
+        lines += ["### Narrative gate sets", "",
+                  "| set | tp | fp | fn | tn | urgent escalations answered as urgent |",
+                  "|---|---|---|---|---|---|"]
         for name, c in section["narrative_gates"].items():
-            lines.append(f"| {name} | {c['tp']} | {c['fp']} | {c['fn']} | {c['tn']} |")
+            kept = f"{c['urgent_kept']}/{c['urgent']}" if "urgent" in c else ""
+            lines.append(f"| {name} | {c['tp']} | {c['fp']} | {c['fn']} | {c['tn']} | {kept} |")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ what the shipped model does on the held-out sentence split (real embedding model
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -111,20 +112,33 @@ def test_sentences_never_drop_a_short_fragment() -> None:
     assert got == ["I ran 10k today with my club.", "Then pop. Now limping badly. Leg numb."]
 
 
-def test_the_gate_asks_the_layer_only_when_the_rules_find_nothing() -> None:
+def test_the_layer_adds_escalations_and_urgency_but_never_removes_or_lowers_them() -> None:
     asked: list[str] = []
 
-    def layer(text: str) -> RedFlag | None:
-        asked.append(text)
-        return default_rules().flag("nerve", text)
+    def layer(flag: str) -> Callable[[str], RedFlag | None]:
+        def second(text: str) -> RedFlag | None:
+            asked.append(text)
+            return default_rules().flag(flag, text)
+        return second
 
-    got = check_question("Pain is 7 out of 10 when I run", second_opinion=layer)
+    # the rules decide a see-a-clinician flag: the layer is asked, its see-a-clinician flag ignored
+    got = check_question("Pain is 7 out of 10 when I run", second_opinion=layer("nerve"))
     assert got.status == "red_flag" and got.red_flag and got.red_flag.flag == "pain_over_5"
-    assert asked == []  # the rules decided
-    got = check_question("My butt aches after long runs", second_opinion=layer)
+    assert asked == ["Pain is 7 out of 10 when I run"]
+    # ...and its urgent flag taken: the answer says urgent care
+    got = check_question("Pain is 7 out of 10 when I run", second_opinion=layer("bladder_bowel"))
+    assert got.red_flag and got.red_flag.flag == "bladder_bowel" and got.red_flag.severity == "urgent"
+    # an urgent rule flag is not second-guessed
+    asked.clear()
+    got = check_question("I felt a pop and can barely walk", second_opinion=layer("nerve"))
+    assert got.red_flag and got.red_flag.severity == "urgent" and asked == []
+    # nothing from the rules: the layer's flag is the answer's
+    got = check_question("My butt aches after long runs", second_opinion=layer("nerve"))
     assert got.status == "red_flag" and got.red_flag and got.red_flag.flag == "nerve"
     assert got.message == default_rules().flag("nerve", "x").message
     assert asked == ["My butt aches after long runs"]
+    got = check_question("Pain is 7 out of 10 when I run", second_opinion=lambda _t: None)
+    assert got.red_flag and got.red_flag.flag == "pain_over_5"  # the layer never removes one
     assert check_question("My butt aches after long runs", second_opinion=lambda _t: None).status is None
 
 

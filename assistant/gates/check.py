@@ -1,9 +1,10 @@
 """The pre-retrieval gates in one call: validation, red flags, intents, injection, follow-ups.
 
 ``check_question`` runs, in order: input validation (→ ``invalid_input``), the red-flag
-check on the user's own raw words (the rules, then, when they find nothing, the learned layer
-the caller passes as ``second_opinion``; → ``red_flag``, its escalation opens the answer; it wins
-over everything but invalid input), intent detection, injection stripping (nothing left →
+check on the user's own raw words (the rules, then, unless they found an urgent flag, the
+learned layer the caller passes as ``second_opinion``, which may add an escalation or make a
+see-a-clinician one urgent; → ``red_flag``, its escalation opens the answer; it wins over
+everything but invalid input), intent detection, injection stripping (nothing left →
 ``out_of_scope``), and the offline follow-up rewrite. It returns a ``GateResult`` whose ``query`` is what retrieval and the
 scope gate should see. It leaves out the scope decision, which needs ``max_sim`` from the
 retriever (``assistant.gates.scope.ScopeGate.decide``), and everything after retrieval.
@@ -71,8 +72,8 @@ def check_question(
     second_opinion: Callable[[str], RedFlag | None] | None = None,
 ) -> GateResult:
     """Run the pre-retrieval gates on one user message. ``second_opinion`` (the red-flag
-    gate's learned layer, see ``assistant.gates.red_flag_model``) is asked when the rules find
-    no red flag.
+    gate's learned layer, see ``assistant.gates.red_flag_model``) is asked unless the rules find
+    an urgent red flag; its flag is taken when the rules found none, or when it is urgent.
 
     >>> check_question("  ").status
     'invalid_input'
@@ -86,8 +87,13 @@ def check_question(
     if invalid is not None:
         return GateResult("invalid_input", invalid.message, invalid=invalid)
     flag = check_red_flag(question)  # on the user's own words, injection or not
-    if flag is None and second_opinion is not None:  # the learned layer only adds escalations
-        flag = second_opinion(question)
+    if second_opinion is not None and (flag is None or flag.severity != "urgent"):
+        # the learned layer only adds: an escalation the rules miss, or an urgent one over a
+        # rule's see-a-clinician ("numb around my bum and inner thighs" is saddle numbness, not
+        # only the nerve pain the rule names); it never lowers or removes the rules' escalation
+        second = second_opinion(question)
+        if second is not None and (flag is None or second.severity == "urgent"):
+            flag = second
     intents = detect_intents(question)
     query = standalone_query(question, history, intents)
     intents = intents | (detect_intents(query) - {"injection"})
