@@ -6,8 +6,8 @@ id or null) plus, as sentences that must not escalate, every sentence of the cal
 narratives labelled "no red flag". Features: each sentence's embedding and the rule layer's
 partial matches (``red_flag_model.features``); one logistic regression per flag
 (``core.learn.fit_each``). Their regularisation and epochs are chosen by cross-validation on
-those sentences (``core.learn.choose_by_cv``, which also gives the sentence-level operating
-point at ``--min-precision``). Thresholds are then set on calibration MESSAGES: ``confirm`` (a
+those sentences (``core.learn.operating_point`` over each grid point's out-of-fold scores, which
+also gives the sentence-level operating point at ``--min-precision``). Thresholds are then set on calibration MESSAGES: ``confirm`` (a
 tentative rule hit's sentence) starts at the CV operating point and ``threshold`` (a sentence
 alone) at 0.5 or, higher, above all but ``--max-false-sentences`` (default 2%, the issue's
 false-alarm target) of the training sentences that must not escalate (rules silent), scored out
@@ -100,7 +100,7 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
         sentences,
     )
     from assistant.gates.red_flags import check_red_flag, default_rules
-    from core.learn import choose_by_cv, fit_each, out_of_fold
+    from core.learn import fit_each, operating_point, out_of_fold
     from ingest.embed import SentenceTransformerEmbedder
 
     settings = Settings()
@@ -110,8 +110,12 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     classes = [f or "" for f in flags]
     vecs = embedder.embed(texts)
     x = features(texts, vecs)
-    (l2, epochs, t_cv), (cv_p, cv_r) = choose_by_cv(
-        x, y, min_precision=args.min_precision, grid=GRID, repeats=1, classes=classes)
+    # each grid point's out-of-fold scores: they choose the point, and the chosen point's set the
+    # escalate-alone floor below
+    cv_scores = {(l2, epochs): out_of_fold(x, y, l2=l2, epochs=epochs, classes=classes)
+                 for l2, epochs in GRID}
+    (l2, epochs, t_cv), (cv_p, cv_r) = operating_point(cv_scores, y,
+                                                       min_precision=args.min_precision)
     w, b, names = fit_each(x, classes, l2=l2, epochs=epochs)
 
     def scores(msg: str, model: RedFlagModel) -> tuple[float, float]:
@@ -135,7 +139,9 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     # alone, a sentence must also clear all but the allowed share of the training sentences that
     # must not escalate and that the rules leave silent, scored out of fold (the CV's folds)
     free = np.array([check_red_flag(t) is None for t in texts]) & ~y
-    oof = out_of_fold(x, y, l2=l2, epochs=epochs, classes=classes)
+    oof = cv_scores.get((l2, epochs))
+    if oof is None:  # no point reached the precision: the default one was not scored
+        oof = out_of_fold(x, y, l2=l2, epochs=epochs, classes=classes)
     quiet_oof = sorted(oof[free], reverse=True)
     n_oof = int(args.max_false_sentences * len(quiet_oof))
     floor = quiet_oof[n_oof] + 1e-4 if n_oof < len(quiet_oof) else 0.5

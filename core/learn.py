@@ -10,7 +10,7 @@ layer and the red-flag gate's learned layer; it knows nothing of embeddings or t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def fit(
     w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(epochs):
-        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        p = sigmoid(x @ w + b)
         g = (p - t) * sample_w
         w -= lr * (x.T @ g / len(t) + l2 * w)
         b -= lr * float(g.mean())
@@ -40,6 +40,7 @@ def fit(
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, element-wise."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -106,10 +107,25 @@ def choose_by_cv(
     True
     """
     y = np.asarray(y, dtype=bool)
-    best: tuple[tuple[float, int, float], tuple[float, float]] = ((1e-3, 400, 0.5), (0.0, 0.0))
+    scores: dict[tuple[float, int], np.ndarray] = {}
     for l2, epochs in grid:
-        oof = sum(out_of_fold(x, y, l2=l2, epochs=epochs, folds=folds, seed=seed, classes=classes)
-                  for seed in range(repeats)) / repeats
+        total = np.zeros(len(y))
+        for seed in range(repeats):
+            total += out_of_fold(x, y, l2=l2, epochs=epochs, folds=folds, seed=seed, classes=classes)
+        scores[(l2, epochs)] = total / repeats
+    return operating_point(scores, y, min_precision=min_precision)
+
+
+def operating_point(
+    scores: Mapping[tuple[float, int], np.ndarray], y: np.ndarray, *, min_precision: float
+) -> tuple[tuple[float, int, float], tuple[float, float]]:
+    """Of the (l2, epochs) points' out-of-fold ``scores``, the point and threshold that reach
+    ``min_precision`` with the highest recall (the first point on a tie; the threshold is the
+    lowest that keeps the precision), and that precision/recall; ((1e-3, 400, 0.5), (0, 0))
+    when none reaches it."""
+    y = np.asarray(y, dtype=bool)
+    best: tuple[tuple[float, int, float], tuple[float, float]] = ((1e-3, 400, 0.5), (0.0, 0.0))
+    for (l2, epochs), oof in scores.items():
         for t in sorted(set(np.round(oof, 3).tolist())):
             chosen = oof >= t
             tp = int((chosen & y).sum())
