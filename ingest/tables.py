@@ -148,6 +148,7 @@ class BuildTables:
             raise ValueError(f"tables format {info.get('format')!r}, expected {FORMAT}")
         self.n_chunks, self.n_sentences = int(info["chunks"]), int(info["sentences"])
         self.n_content = int(info["content"])
+        self.chunk_vectors = np.load(folder / "chunk_vectors.npy", mmap_mode="r")
         self.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
         arrays = {n: np.load(folder / f"bm25_{n}.npy", mmap_mode="r")
                   for n in ("idf", "indptr", "docs", "weights")}
@@ -207,8 +208,8 @@ class BuildTables:
             known = self._kind_vectors.get(kind)
         if known is None:
             rows = self._query("SELECT row, id FROM chunks WHERE kind = ? ORDER BY row", (kind,))
-            vectors = np.load(self.folder / "chunk_vectors.npy", mmap_mode="r")
-            matrix = np.array(vectors[[r for r, _i in rows]], dtype=np.float32) if rows else None
+            matrix = (np.array(self.chunk_vectors[[r for r, _i in rows]], dtype=np.float32)
+                      if rows else None)
             if matrix is not None and matrix.ndim == 2 and matrix.shape[1]:
                 matrix /= np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
             else:
@@ -227,8 +228,7 @@ class BuildTables:
     def vectors_by_key(self, keys: set[str]) -> dict[str, np.ndarray]:
         """Stored vectors (chunks' and sentences') whose embedding-input hash is in ``keys``."""
         out: dict[str, np.ndarray] = {}
-        chunk_vectors = np.load(self.folder / "chunk_vectors.npy", mmap_mode="r")
-        for table, vectors in (("chunks", chunk_vectors), ("sentences", self.sentence_vectors)):
+        for table, vectors in (("chunks", self.chunk_vectors), ("sentences", self.sentence_vectors)):
             if not len(vectors) or not vectors.shape[1]:
                 continue
             for row, key in self._query(f"SELECT row, embed_key FROM {table}"):
