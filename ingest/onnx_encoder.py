@@ -133,6 +133,9 @@ def load(model: Any, cache_dir: Path, fingerprint: str, *,
         try:
             if not path.is_file():
                 _export(model, path)
+                for stale in cache_dir.glob(f"{_graph_prefix(fingerprint)}*.onnx"):
+                    if stale != path:  # this model's graph for other versions: ~90 MB each
+                        stale.unlink(missing_ok=True)
             return _checked(model, path, threads)
         except Exception as exc:
             log.info("The embedding model's ONNX graph %s is not usable (%s).", path, exc,
@@ -156,7 +159,12 @@ def graph_path(cache_dir: Path, fingerprint: str) -> Path:
     import transformers
 
     versions = f"torch{torch.__version__}-transformers{transformers.__version__}-opset{OPSET}"
-    return cache_dir / f"embedding-{fingerprint}-{versions}.onnx"
+    return cache_dir / f"{_graph_prefix(fingerprint)}{versions}.onnx"
+
+
+def _graph_prefix(fingerprint: str) -> str:
+    """What every cached graph of the model with ``fingerprint`` is named first."""
+    return f"embedding-{fingerprint}-"
 
 
 def _checked(model: Any, path: Path, threads: int) -> OnnxEncoder:
@@ -217,9 +225,6 @@ def _export(model: Any, path: Path) -> None:
             )
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-        for stale in path.parent.glob(f"{path.name.split('-torch')[0]}-*.onnx"):
-            if stale != path:  # this model's graph for other versions: ~90 MB each
-                stale.unlink(missing_ok=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
