@@ -56,6 +56,8 @@ class FollowupRules:
     def __init__(self, data: Mapping[str, Any]):
         self.turns = int(data["history_user_turns"])
         self.short = int(data["short_words"])
+        self.story = int(data["story_words"])
+        self.topic_change = re.compile(data["topic_change"], _I)
         self.openers = re.compile(data["openers"], _I)
         self.pronouns = re.compile(data["pronouns"], _I)
         self.determiners = re.compile(data["determiner_phrases"], _I)
@@ -105,18 +107,21 @@ class FollowupRules:
 
     def _own_subject(self, body: str, ref: re.Match[str]) -> bool:
         """True when the pronoun ``ref`` refers to something the message itself names: a body
-        part or complaint before it ("my ankle ... it"), or a place it introduces ("that spot")."""
+        part or complaint before it ("my ankle ... it"), a place it introduces ("that spot"),
+        or a story of its own told before it ("got stung on a trail run and the spot is red,
+        should I put cream on it?": ``story_words`` words that are not generic words)."""
         before = body[: ref.start()]
+        told = [w for w in re.findall(r"[a-z]+", before.lower()) if w not in self.generic]
         return bool(self.own_referent.search(before) or self.own_place.search(before)
-                    or self.own_place.match(body, ref.start()))
+                    or self.own_place.match(body, ref.start()) or len(told) >= self.story)
 
     def _rewrite(self, question: str, state: _State | None) -> str:
         if state is None:
             return question
         text = normalize(question)
         body = self.openers.sub("", text).strip()
-        if not body:
-            return question
+        if not body or self.topic_change.search(body):
+            return question  # "different question: ..." says it does not follow up
         own = [e for e in self.entities_in(body) if e.anchors]
         for rx in self.elliptical:
             m = rx.match(text.strip()) or rx.match(body)
