@@ -112,6 +112,7 @@ def test_out_of_scope(assistant: Assistant, question: str) -> None:
     a = assistant.ask(question)
     assert a.status == "out_of_scope"
     assert not a.citations and "proximal hamstring tendinopathy" in a.answer
+    assert a.answer.startswith("The articles don't cover that")  # says so before what it can do
 
 
 def test_sponsored_product_is_named_a_paid_promotion(assistant: Assistant) -> None:
