@@ -26,8 +26,9 @@ from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question, standalone_query
+from assistant.gates.conversation import default_followup_rules
 from assistant.gates.intents import detect_intents
-from assistant.gates.message import read_message
+from assistant.gates.message import ask_kind, has_subject, read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
 from assistant.gates.scope import ScopeFeatures, ScopeGate, load_calibration
@@ -36,6 +37,7 @@ from assistant.message_vectors import MessageVectors
 from assistant.models import Answer, Passage, Turn
 from core.errors import ConfigError, LLMError
 from core.settings import Settings
+from core.text import normalize
 from ingest.embed import Embedder
 from ingest.pipeline import fingerprint_of
 from ingest.store import IndexStore
@@ -158,8 +160,12 @@ class Assistant:
                     draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
             asks = covered
         t = time.perf_counter()
+        # a treatment or exercise named among other words is what is asked about: its passages
+        # and its best sentence come first ("which stretch for the ache under my glute?")
+        focus = self._focus(asks, vectors)
         queries = [(q, v) for _a, q, v in asks]
-        passages = compose.retrieve_asks(queries) if len(asks) > 1 else compose.retrieve(*queries[0])
+        queries, main = focus + queries, queries[0]
+        passages = compose.retrieve_asks(queries) if len(queries) > 1 else compose.retrieve(*main)
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
@@ -180,7 +186,7 @@ class Assistant:
                 yield part + "\n\n"
         else:
             t = time.perf_counter()
-            compose.extractive(*queries[0], passages, draft, gate.intents, queries)
+            compose.extractive(*main, passages, draft, gate.intents, queries)
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"
@@ -192,10 +198,13 @@ class Assistant:
         return self.retriever.lexical.repaired_query(query) or query
 
     def _query_texts(self, query: str) -> list[str]:
-        """Every text ``_asks`` and ``scope_inputs`` embed for ``query``: the repaired query,
-        and for a story or several asks each ask's repaired query and the asks together."""
+        """Every text ``_asks``, ``_focus`` and ``scope_inputs`` embed for ``query``: the repaired
+        query, the focus query if any, and for a story or several asks each ask's repaired query
+        and the asks together."""
         texts = [self._repaired(query)]
         message = read_message(query)
+        focus = self.focus_phrase([a.text for a in message.asks])
+        texts += [focus] if focus else []
         if message.narrative or len(message.asks) > 1:
             texts += [self._repaired(q) for q in message.queries()]
             if self.scope is not None:
@@ -213,6 +222,34 @@ class Assistant:
         vectors = vectors or MessageVectors(self.retriever.embedder.embed)
         vecs = vectors.get([self._repaired(q) for q in queries])
         return [(a.text, q, v) for a, q, v in zip(message.asks, queries, vecs, strict=True)]
+
+    def _focus(self, asks: list[Ask], vectors: MessageVectors) -> list[tuple[str, np.ndarray]]:
+        """The focus query of ``focus_phrase`` with its vector, or nothing."""
+        phrase = self.focus_phrase([a for a, _q, _v in asks])
+        return [(phrase, vectors.one(phrase))] if phrase else []
+
+    def focus_phrase(self, asks: Sequence[str]) -> str | None:
+        """An extra retrieval query for a treatment or exercise that a message's one ask names
+        among words of its own ("which stretch is best for the deep ache under my glute?",
+        "cortisone shot worth it for a tendon that won't settle?"): whether it helps is what is
+        asked, and the words about the ache would outrank it. Not for asks about an amount,
+        a duration or a method ("how many sets of nordics?"), which are about the thing itself."""
+        if len(asks) != 1:
+            return None
+        text = normalize(asks[0])
+        if ask_kind(text) in ("how_many", "how_long", "how"):
+            return None
+        named = [e for e in default_followup_rules().entities_in(text)
+                 if e.kind in FOCUS_KINDS and e.anchors and e.id not in FOCUS_SKIP]
+        if not named:
+            return None
+        rest = text
+        for e in named:
+            for rx in e.patterns:
+                rest = rx.sub(" ", rest)
+        if not has_subject(rest):
+            return None  # "is stretching good?": the ask is already about the thing
+        return str(self.texts["focus_query"].format(topic=named[0].phrase))
 
     def scope_inputs(
         self, query: str, vec: np.ndarray, asks: list[Ask], vectors: MessageVectors | None = None,
@@ -312,7 +349,9 @@ class Assistant:
         )
 
 
-Ask = tuple[str, str, np.ndarray]  # (ask as written, retrieval query, query vector)
+Ask = tuple[str, str, np.ndarray]
+FOCUS_KINDS = frozenset({"exercise", "treatment"})
+FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation  # (ask as written, retrieval query, query vector)
 
 
 def _ms(t: float) -> float:

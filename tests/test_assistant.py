@@ -204,3 +204,27 @@ def test_batch_cli_keeps_order_and_survives_bad_lines(
     assert [r["id"] for r in rows] == ["a", "line-2", "c", "line-4", "line-5", "no-question"]
     assert [r["status"] for r in rows] == ["answered", "invalid_input", "invalid_input", "answered",
                                            "invalid_input", "invalid_input"]
+
+
+@pytest.mark.parametrize("question", [
+    "which stretch helps the ache low in my butt cheek when I drive?",
+    "is there a good stretch for the deep sore spot where my leg meets my bum?",
+])
+def test_a_treatment_named_among_other_words_is_what_is_answered(
+    assistant: Assistant, question: str
+) -> None:
+    # the words about the ache would pull anatomy passages; the ask is about stretching
+    a = assistant.ask(question)
+    assert a.status == "answered"
+    assert any("stretching and it does not help" in c.quote for c in a.citations[:3]), a.answer
+    assert_verbatim(a)
+
+
+def test_an_amount_asked_of_a_named_exercise_gets_no_whether_it_helps_query(
+    assistant: Assistant,
+) -> None:
+    assert assistant.focus_phrase(["how many sets of nordic curls for my sore sit bone?"]) is None
+    assert assistant.focus_phrase(["is stretching good?"]) is None  # already about stretching
+    assert assistant.focus_phrase(["which stretch helps the ache low in my butt cheek?"]) == (
+        "Does hamstring stretching help?"
+    )

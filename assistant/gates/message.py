@@ -148,7 +148,7 @@ def read_message(text: str) -> Message:
     kept = [part for a in asks for part in _split_compound(a)][-MAX_ASKS:]
     return Message(
         narrative,
-        tuple(Ask(a, ask_kind(a), _has_subject(a)) for a in kept),
+        tuple(Ask(a, ask_kind(a), has_subject(a)) for a in kept),
     )
 
 
@@ -168,7 +168,12 @@ def _split_compound(ask: str) -> list[str]:
     return [p if p.endswith(("?", ".", "!")) else p + "?" for p in parts]
 
 
-def _has_subject(ask: str) -> bool:
+def has_subject(ask: str) -> bool:
+    """True when a text names something of its own: two words beyond question words.
+
+    >>> has_subject("What do you recommend?"), has_subject("Which stretch for my sore glute?")
+    (False, True)
+    """
     text = _PREFIX.sub("", normalize(ask).lower())
     words = re.findall(r"[a-z']+", text)
     return sum(w not in _FUNCTION for w in words) >= 2
