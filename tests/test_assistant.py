@@ -228,3 +228,15 @@ def test_an_amount_asked_of_a_named_exercise_gets_no_whether_it_helps_query(
     assert assistant.focus_phrase(["which stretch helps the ache low in my butt cheek?"]) == (
         "Does hamstring stretching help?"
     )
+
+
+@pytest.mark.parametrize(("question", "stated"), [
+    ("how many sets of nordic curls should I start with for my sore sit bone?", "6-8 reps"),
+    ("how long will it be until I can sit through a film without my sit bone aching?", "a year"),
+])
+def test_an_ask_for_an_amount_or_a_duration_opens_with_one(
+    assistant: Assistant, question: str, stated: str
+) -> None:
+    a = assistant.ask(question)
+    assert a.status == "answered"
+    assert any(stated in c.quote for c in a.citations[:2]), a.answer

@@ -17,16 +17,20 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.extractive import (
+    STATES,
     Candidate,
+    Weights,
     compose_answer,
     points_forward,
     relevance,
     select,
+    states,
 )
 from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import terms
 from assistant.answering.notes import EditorialNote, touched
 from assistant.answering.retrieval import Retriever
+from assistant.gates.message import ask_kind
 from assistant.models import Citation, Passage, QuoteSpan
 from core.settings import Settings
 
@@ -133,6 +137,16 @@ class Composer:
             scores = [max(col) for col in zip(*per_ask, strict=True)]
             for col in per_ask:
                 pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
+        # an ask for an amount or a duration opens with the best sentence that states one
+        for q, v in asks or [(query, vec)]:
+            kind = ask_kind(q)
+            if kind not in STATES or not cands:
+                continue
+            col = relevance(cands, v, self.retriever.lexical.query_terms(q))
+            fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
+                    and col[i] >= max(col) * Weights().min_relative]
+            if fits:
+                pinned.add(cands[max(fits, key=col.__getitem__)].span.id)
         picked = select(
             cands, scores, max_words=self.settings.answer_max_words, is_list="list" in intents,
             pinned=pinned,

@@ -44,6 +44,31 @@ class Weights:
     list_max_sentences: int = 8
 
 
+# what a sentence must state to answer an ask for an amount or a duration ("6-8 reps for 1-2
+# sets", "up to a year"): quantities in the articles' sentences, not words of the question
+STATES = {
+    "how_many": re.compile(
+        r"\b\d+(?:\s*[-–]\s*\d+)?\s*(?:reps?|repetitions?|sets?|times|x|seconds?|minutes?|"
+        r"days?|miles?|km)\b|\b\d+\s*/\s*10\b", re.IGNORECASE),
+    "how_long": re.compile(
+        r"\b(?:\d+|an?|one|two|three|four|five|six|several|few|couple of)\s*(?:[-–]\s*\d+\s*)?"
+        r"(?:weeks?|months?|years?)\b", re.IGNORECASE),
+}
+
+
+def states(kind: str, text: str) -> bool:
+    """True when ``text`` states what an ask of ``kind`` wants (an amount, a duration); asks of
+    other kinds want no particular form.
+
+    >>> states("how_many", "Start with lower reps (6-8 reps) for 1-2 sets."), states("how_many", "Do it.")
+    (True, False)
+    >>> states("how_long", "It could take up to a year."), states("why", "Because.")
+    (True, False)
+    """
+    rx = STATES.get(kind)
+    return rx is None or bool(rx.search(normalize(text)))
+
+
 def word_count(text: str) -> int:
     return len(normalize(text).split())
 
