@@ -203,7 +203,10 @@ class Assistant:
         and the asks together."""
         texts = [self._repaired(query)]
         message = read_message(query)
-        focus = self.focus_phrase([a.text for a in message.asks])
+        asks = [(a.text, a.text) for a in message.asks]
+        if message.narrative or len(message.asks) > 1:
+            asks = list(zip([a.text for a in message.asks], message.queries(), strict=True))
+        focus = self.focus_phrase(asks)
         texts += [focus] if focus else []
         if message.narrative or len(message.asks) > 1:
             texts += [self._repaired(q) for q in message.queries()]
@@ -225,25 +228,26 @@ class Assistant:
 
     def _focus(self, asks: list[Ask], vectors: MessageVectors) -> list[tuple[str, np.ndarray]]:
         """The focus query of ``focus_phrase`` with its vector, or nothing."""
-        phrase = self.focus_phrase([a for a, _q, _v in asks])
+        phrase = self.focus_phrase([(a, q) for a, q, _v in asks])
         return [(phrase, vectors.one(phrase))] if phrase else []
 
-    def focus_phrase(self, asks: Sequence[str]) -> str | None:
-        """An extra retrieval query for a treatment or exercise that a message's one ask names
-        among words of its own ("which stretch is best for the deep ache under my glute?",
+    def focus_phrase(self, asks: Sequence[tuple[str, str]]) -> str | None:
+        """An extra retrieval query for a treatment or exercise that a message's one ask
+        (as written, and as retrieved: with the story when it points back at it) names among
+        words of its own ("which stretch is best for the deep ache under my glute?",
         "cortisone shot worth it for a tendon that won't settle?"): whether it helps is what is
         asked, and the words about the ache would outrank it. Not for asks about an amount,
         a duration or a method ("how many sets of nordics?"), which are about the thing itself."""
         if len(asks) != 1:
             return None
-        text = normalize(asks[0])
+        text, query = normalize(asks[0][0]), normalize(asks[0][1])
         if ask_kind(text) in ("how_many", "how_long", "how"):
             return None
         named = [e for e in default_followup_rules().entities_in(text)
                  if e.kind in FOCUS_KINDS and e.anchors and e.id not in FOCUS_SKIP]
         if not named:
             return None
-        rest = text
+        rest = query
         for e in named:
             for rx in e.patterns:
                 rest = rx.sub(" ", rest)
@@ -275,9 +279,11 @@ class Assistant:
         self, query: str, vec: np.ndarray, asks: list[Ask], vectors: MessageVectors | None = None,
     ) -> list[Ask]:
         """The asks the articles cover (all of them when there is no scope gate). The learned
-        layer decides when it is trained for this embedder: a message with several asks is
-        refused only when its asks together and each ask alone are out of scope, and otherwise
-        keeps the asks judged in scope; without it, or for a message using an other-domain word
+        layer decides when it is trained for this embedder: a story with one ask is refused only
+        when the ask's bare words and the ask as retrieved (with the story it points back at)
+        are both out of scope; a message with several asks is refused only when its asks
+        together and each ask alone are out of scope, and otherwise keeps the asks judged in
+        scope; without it, or for a message using an other-domain word
         the corpus itself covers, the calibrated rule layer decides per ask."""
         if self.scope is None:
             return asks
@@ -288,6 +294,9 @@ class Assistant:
             whole_out = self.scope_model.out_of_scope(rows[0][2])
             if len(rows) == 1:
                 return [] if whole_out else asks
+            if len(asks) == 1:  # one ask in a story: refused when its bare words and the ask
+                # as retrieval reads it (with the story it points back at) are both out of scope
+                return [] if whole_out and self.scope_model.out_of_scope(rows[1][2]) else asks
             # when the asks together read as out of scope, an ask is kept only when it is
             # clearly covered on its own (half the model's threshold)
             limit = self.scope_model.threshold / (2 if whole_out else 1)

@@ -223,11 +223,18 @@ def test_a_treatment_named_among_other_words_is_what_is_answered(
 def test_an_amount_asked_of_a_named_exercise_gets_no_whether_it_helps_query(
     assistant: Assistant,
 ) -> None:
-    assert assistant.focus_phrase(["how many sets of nordic curls for my sore sit bone?"]) is None
-    assert assistant.focus_phrase(["is stretching good?"]) is None  # already about stretching
-    assert assistant.focus_phrase(["which stretch helps the ache low in my butt cheek?"]) == (
+    def focus(ask: str, query: str = "") -> str | None:
+        return assistant.focus_phrase([(ask, query or ask)])
+
+    assert focus("how many sets of nordic curls for my sore sit bone?") is None
+    assert focus("is stretching good?") is None  # already about stretching
+    assert focus("which stretch helps the ache low in my butt cheek?") == (
         "Does hamstring stretching help?"
     )
+    # an ask that points back at the story is read with it
+    assert focus("which stretch is best for that area?") is None
+    story = "which stretch is best for that area? deep ache under my left glute"
+    assert focus("which stretch is best for that area?", story) == "Does hamstring stretching help?"
 
 
 @pytest.mark.parametrize(("question", "stated"), [
@@ -240,3 +247,11 @@ def test_an_ask_for_an_amount_or_a_duration_opens_with_one(
     a = assistant.ask(question)
     assert a.status == "answered"
     assert any(stated in c.quote for c in a.citations[:2]), a.answer
+
+
+def test_a_vague_ask_that_points_back_at_its_story_is_judged_with_it(assistant: Assistant) -> None:
+    # "which stretch is best for that area?" alone could be about any body part
+    a = assistant.ask("Deep sore spot under my right glute for a month now, worse after "
+                      "parkrun and on the drive home. Which stretch is best for that area?")
+    assert a.status == "answered"
+    assert any("stretching and it does not help" in c.quote for c in a.citations[:3]), a.answer
