@@ -165,7 +165,9 @@ class Assistant:
         focus = self._focus(asks, vectors)
         queries = [(q, v) for _a, q, v in asks]
         queries, main = focus + queries, queries[0]
-        passages = compose.retrieve_asks(queries) if len(queries) > 1 else compose.retrieve(*main)
+        passages, ranks = (
+            compose.retrieve_asks(queries) if len(queries) > 1 else (compose.retrieve(*main), [])
+        )
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
@@ -186,7 +188,7 @@ class Assistant:
                 yield part + "\n\n"
         else:
             t = time.perf_counter()
-            compose.extractive(*main, passages, draft, gate.intents, queries)
+            compose.extractive(*main, passages, draft, gate.intents, queries, ranks)
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"

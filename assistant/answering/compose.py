@@ -71,8 +71,12 @@ class Composer:
     notes: Sequence[EditorialNote]
     filler: FillerFilter | None = None  # drops sentences that inform nobody
 
-    def retrieve_asks(self, asks: Sequence[tuple[str, np.ndarray]]) -> list[Passage]:
-        """Passages for several asks at once: each ask's best passages in turn, no repeats."""
+    def retrieve_asks(
+        self, asks: Sequence[tuple[str, np.ndarray]]
+    ) -> tuple[list[Passage], list[dict[str, int]]]:
+        """Passages for several asks at once: each ask's best passages in turn, no repeats;
+        and, per ask, the rank each passage had for that ask (what its sentences are scored
+        with for that ask: the merged order would favour the first ask's passages)."""
         self.retriever.prefetch([v for _q, v in asks], sentences=True)
         lists = [self.retrieve(q, v) for q, v in asks]
         out: list[Passage] = []
@@ -80,7 +84,8 @@ class Composer:
             for ps in lists:
                 if rank < len(ps) and all(p.id != ps[rank].id for p in out):
                     out.append(ps[rank])
-        return out[: self.settings.top_k + len(asks) - 1]
+        ranks = [{p.id: i for i, p in enumerate(ps)} for ps in lists]
+        return out[: self.settings.top_k + len(asks) - 1], ranks
 
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
         """Hybrid search, then editorial notes: a passage that supersedes older advice on a
@@ -117,7 +122,11 @@ class Composer:
     def extractive(
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
         intents: frozenset[str], asks: Sequence[tuple[str, np.ndarray]] = (),
+        ranks: Sequence[dict[str, int]] = (),
     ) -> None:
+        """Choose and quote the sentences that answer; with several ``asks``, each ask's best
+        sentence opens the answer and a sentence scores by the ask it answers best (ranked by
+        its passage's rank for that ask, ``ranks`` from ``retrieve_asks``)."""
         pinned = self.superseding_ids(query)
         if "diagnosis" in intents:  # the articles' own advice to get evaluated opens the answer
             hit = self._anchor_span(*self._evaluation_anchor())
@@ -132,17 +141,20 @@ class Composer:
             # several questions in one message: each ask's best sentence opens the answer,
             # and a sentence scores by the ask it answers best
             per_ask = [
-                relevance(cands, v, self.retriever.lexical.query_terms(q)) for q, v in asks
+                relevance(cands, v, self.retriever.lexical.query_terms(q),
+                          ranks=ranks[n] if n < len(ranks) else None)
+                for n, (q, v) in enumerate(asks)
             ]
             scores = [max(col) for col in zip(*per_ask, strict=True)]
             for col in per_ask:
                 pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
         # an ask for an amount or a duration opens with the best sentence that states one
-        for q, v in asks or [(query, vec)]:
+        for n, (q, v) in enumerate(asks or [(query, vec)]):
             kind = ask_kind(q)
             if kind not in STATES or not cands:
                 continue
-            col = relevance(cands, v, self.retriever.lexical.query_terms(q))
+            col = relevance(cands, v, self.retriever.lexical.query_terms(q),
+                            ranks=ranks[n] if n < len(ranks) else None)
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
                     and col[i] >= max(col) * Weights().min_relative]
             if fits:

@@ -13,7 +13,7 @@ gating or IO; ``compose_answer`` only renders what was chosen.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +44,9 @@ class Weights:
     list_max_sentences: int = 8
 
 
-# what a sentence must state to answer an ask for an amount or a duration ("6-8 reps for 1-2
-# sets", "up to a year"): quantities in the articles' sentences, not words of the question
+# what a sentence must state to answer an ask for an amount, a duration or a cause ("6-8 reps
+# for 1-2 sets", "up to a year", "due to overloading"): the form of the articles' sentences,
+# not words of the question
 STATES = {
     "how_many": re.compile(
         r"\b\d+(?:\s*[-–]\s*\d+)?\s*(?:reps?|repetitions?|sets?|times|x|seconds?|minutes?|"
@@ -53,12 +54,15 @@ STATES = {
     "how_long": re.compile(
         r"\b(?:\d+|an?|one|two|three|four|five|six|several|few|couple of)\s*(?:[-–]\s*\d+\s*)?"
         r"(?:weeks?|months?|years?)\b", re.IGNORECASE),
+    "why": re.compile(
+        r"\b(?:due to|because|reasons?|result of|caused by|causes? of|overuse|overload\w*)\b",
+        re.IGNORECASE),
 }
 
 
 def states(kind: str, text: str) -> bool:
-    """True when ``text`` states what an ask of ``kind`` wants (an amount, a duration); asks of
-    other kinds want no particular form.
+    """True when ``text`` states what an ask of ``kind`` wants (an amount, a duration, a cause);
+    asks of other kinds want no particular form.
 
     >>> states("how_many", "Start with lower reps (6-8 reps) for 1-2 sets."), states("how_many", "Do it.")
     (True, False)
@@ -75,19 +79,23 @@ def word_count(text: str) -> int:
 
 def relevance(
     candidates: Sequence[Candidate], query_vec: np.ndarray, query_terms: Sequence[str],
-    w: Weights = Weights(),
+    w: Weights = Weights(), ranks: Mapping[str, int] | None = None,
 ) -> list[float]:
-    """Score each candidate sentence for the question (higher is better).
+    """Score each candidate sentence for the question (higher is better). ``ranks`` (passage id
+    -> rank for this question; a passage it did not retrieve ranks last) replaces the
+    candidates' own passage rank when one message's asks are scored one by one.
 
     Rhetorical questions and fragments of under four words are scored down: they rarely answer.
     """
     qset = set(query_terms)
     scores = []
+    last = len(ranks) if ranks is not None else 0
     for c in candidates:
         dense = float(np.dot(c.vector, query_vec))
         sent_terms = set(terms(c.span.text)) | set(terms(c.passage.section))
         lexical = len(qset & sent_terms) / len(qset) if qset else 0.0
-        score = w.dense * dense + w.lexical * lexical + w.rank / (1 + c.rank)
+        rank = c.rank if ranks is None else ranks.get(c.passage.id, last)
+        score = w.dense * dense + w.lexical * lexical + w.rank / (1 + rank)
         text = normalize(c.span.text)
         if text.endswith("?") or word_count(text) < 4:
             score *= 0.5
