@@ -181,9 +181,12 @@ class Assistant:
         elif "promotion" in gate.intents and draft.citations:
             # the product question is answered by the promotion note; the message's other asks
             # ("...and should I take time off?") are answered from the articles after it
-            others = [(q, v) for a, q, v in asks if "promotion" not in detect_intents(a)]
-            if others and len(others) < len(asks):
-                compose.extractive(*others[0], passages, draft, gate.intents - {"promotion"}, others)
+            other = [n for n, (a, _q, _v) in enumerate(asks) if "promotion" not in detect_intents(a)]
+            if other and len(other) < len(asks):
+                others = [queries[len(focus) + n] for n in other]
+                own = [ranks[len(focus) + n] for n in other] if ranks else []
+                compose.extractive(*others[0], passages, draft, gate.intents - {"promotion"},
+                                   others, own)
             for part in draft.parts:
                 yield part + "\n\n"
         else:

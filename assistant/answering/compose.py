@@ -136,7 +136,8 @@ class Composer:
                 passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
                 draft.contexts = list(passages)
         cands = self.candidates(passages)
-        scores = relevance(cands, vec, self.retriever.lexical.query_terms(query))
+        scores = relevance(cands, vec, self.retriever.lexical.query_terms(query),
+                           ranks=ranks[0] if len(asks) == 1 and ranks else None)
         if len(asks) > 1 and cands:
             # several questions in one message: each ask's best sentence opens the answer,
             # and a sentence scores by the ask it answers best
