@@ -26,7 +26,7 @@ from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question, standalone_query
-from assistant.gates.conversation import default_followup_rules
+from assistant.gates.conversation import Entity, default_followup_rules
 from assistant.gates.intents import detect_intents
 from assistant.gates.message import ask_kind, has_subject, read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
@@ -160,14 +160,18 @@ class Assistant:
                     draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
             asks = covered
         t = time.perf_counter()
-        # a treatment or exercise named among other words is what is asked about: its passages
-        # and its best sentence come first ("which stretch for the ache under my glute?")
-        focus = self._focus(asks, vectors)
         queries = [(q, v) for _a, q, v in asks]
-        queries, main = focus + queries, queries[0]
-        passages, ranks = (
-            compose.retrieve_asks(queries) if len(queries) > 1 else (compose.retrieve(*main), [])
-        )
+        main = queries[0]
+        if len(queries) > 1:
+            passages, ranks = compose.retrieve_asks(queries)
+        else:
+            passages, ranks = compose.retrieve(*main), []
+        # a treatment or exercise named among other words is what is asked about: when the
+        # ask's best passages do not mention it, its passages and best sentence come first
+        focus = self._focus(asks, vectors, passages)
+        if focus:
+            queries = focus + queries
+            passages, ranks = compose.retrieve_asks(queries)
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
@@ -211,8 +215,8 @@ class Assistant:
         asks = [(a.text, a.text) for a in message.asks]
         if message.narrative or len(message.asks) > 1:
             asks = list(zip([a.text for a in message.asks], message.queries(), strict=True))
-        focus = self.focus_phrase(asks)
-        texts += [focus] if focus else []
+        focus = self.focus_entity(asks)  # embedded with the rest even if not needed: cheaper
+        texts += [self.focus_phrase(focus)] if focus else []
         if message.narrative or len(message.asks) > 1:
             texts += [self._repaired(q) for q in message.queries()]
             if self.scope is not None:
@@ -231,18 +235,28 @@ class Assistant:
         vecs = vectors.get([self._repaired(q) for q in queries])
         return [(a.text, q, v) for a, q, v in zip(message.asks, queries, vecs, strict=True)]
 
-    def _focus(self, asks: list[Ask], vectors: MessageVectors) -> list[tuple[str, np.ndarray]]:
-        """The focus query of ``focus_phrase`` with its vector, or nothing."""
-        phrase = self.focus_phrase([(a, q) for a, q, _v in asks])
-        return [(phrase, vectors.one(phrase))] if phrase else []
+    def _focus(
+        self, asks: list[Ask], vectors: MessageVectors, retrieved: Sequence[Passage],
+    ) -> list[tuple[str, np.ndarray]]:
+        """The focus query (``focus_entity``) with its vector, unless one of the first
+        ``FOCUS_TOP`` passages retrieved for the ask already mentions what it names."""
+        entity = self.focus_entity([(a, q) for a, q, _v in asks])
+        if entity is None or any(entity.find(p.text) for p in retrieved[:FOCUS_TOP]):
+            return []
+        phrase = self.focus_phrase(entity)
+        return [(phrase, vectors.one(phrase))]
 
-    def focus_phrase(self, asks: Sequence[tuple[str, str]]) -> str | None:
-        """An extra retrieval query for a treatment or exercise that a message's one ask
-        (as written, and as retrieved: with the story when it points back at it) names among
-        words of its own ("which stretch is best for the deep ache under my glute?",
-        "cortisone shot worth it for a tendon that won't settle?"): whether it helps is what is
-        asked, and the words about the ache would outrank it. Not for asks about an amount,
-        a duration or a method ("how many sets of nordics?"), which are about the thing itself."""
+    def focus_phrase(self, entity: Entity) -> str:
+        """The retrieval query for a focus: whether the treatment or exercise helps."""
+        return str(self.texts["focus_query"].format(topic=entity.phrase))
+
+    def focus_entity(self, asks: Sequence[tuple[str, str]]) -> Entity | None:
+        """A treatment or exercise that a message's one ask (as written, and as retrieved: with
+        the story when it points back at it) names among words of its own ("which stretch is
+        best for the deep ache under my glute?", "cortisone shot worth it for a tendon that
+        won't settle?"): whether it helps is what is asked, and the words about the ache can
+        outrank it. Not for asks about an amount, a duration or a method ("how many sets of
+        nordics?"), which are about the thing itself."""
         if len(asks) != 1:
             return None
         text, query = normalize(asks[0][0]), normalize(asks[0][1])
@@ -258,7 +272,7 @@ class Assistant:
                 rest = rx.sub(" ", rest)
         if not has_subject(rest):
             return None  # "is stretching good?": the ask is already about the thing
-        return str(self.texts["focus_query"].format(topic=named[0].phrase))
+        return named[0]
 
     def scope_inputs(
         self, query: str, vec: np.ndarray, asks: list[Ask], vectors: MessageVectors | None = None,
@@ -365,7 +379,8 @@ class Assistant:
 
 Ask = tuple[str, str, np.ndarray]
 FOCUS_KINDS = frozenset({"exercise", "treatment"})
-FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation  # (ask as written, retrieval query, query vector)
+FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation
+FOCUS_TOP = 2  # a focus is added when none of the ask's first passages mentions it  # (ask as written, retrieval query, query vector)
 
 
 def _ms(t: float) -> float:

@@ -224,7 +224,8 @@ def test_an_amount_asked_of_a_named_exercise_gets_no_whether_it_helps_query(
     assistant: Assistant,
 ) -> None:
     def focus(ask: str, query: str = "") -> str | None:
-        return assistant.focus_phrase([(ask, query or ask)])
+        entity = assistant.focus_entity([(ask, query or ask)])
+        return assistant.focus_phrase(entity) if entity else None
 
     assert focus("how many sets of nordic curls for my sore sit bone?") is None
     assert focus("is stretching good?") is None  # already about stretching
