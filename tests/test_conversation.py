@@ -247,13 +247,15 @@ def test_a_demonstrative_phrase_is_what_is_referred_to() -> None:
 @pytest.mark.parametrize(
     "question",
     [
-        "Different question: my heart rate drifts up on long runs, is it the heat?",
-        "off-topic but is it bad to race with a head cold?",
-        "nothing to do with my hamstring but what does it mean when my toenail goes black?",
-        "Switching gears, how do I fix it when my watch loses GPS?",
+        "Different question: is it genetic?",
+        "off-topic but is it worth it?",
+        "one more, nothing to do with my hamstring: how do I fix it?",
+        "Switching gears, is that normal?",
+        "totally unrelated - can I still do them?",
     ],
 )
-def test_a_message_that_says_it_changes_the_subject_is_not_rewritten(question: str) -> None:
+def test_a_message_that_opens_by_changing_the_subject_is_not_rewritten(question: str) -> None:
+    # each would borrow the topic without its opening words
     for history in (SITTING, PHT):
         assert rewrite_followup(question, history) == question
 
@@ -261,15 +263,12 @@ def test_a_message_that_says_it_changes_the_subject_is_not_rewritten(question: s
 @pytest.mark.parametrize(
     "question",
     [
-        "my daughter was sick all night after eating shellfish at a party, should I worry about it?",
-        "bought new insoles at the expo and they squeak on every step, can I return them?",
+        "while I have you, how long should I rest it?",
+        "side note: it hurts more after hills, should I stop doing them?",
+        "is it a different thing from a hamstring strain?",
+        "I only have resistance bands at home, can I still do them?",
     ],
 )
-def test_a_pronoun_after_a_story_of_the_message_s_own_refers_to_the_story(question: str) -> None:
-    assert rewrite_followup(question, SITTING) == question
-
-
-def test_a_short_lead_in_before_a_pronoun_still_refers_back() -> None:
-    # four words of its own are not yet a story: "it" is still the history's topic
-    got = rewrite_followup("after my long run yesterday, is it normal?", SITTING)
-    assert "sit" in got.lower()
+def test_the_same_words_inside_a_follow_up_do_not_stop_it(question: str) -> None:
+    history = [user("How many reps of nordic curls should I do?")]
+    assert rewrite_followup(question, history) != question

@@ -2,8 +2,9 @@
 
 ``rewrite_followup`` makes a standalone retrieval query from a follow-up, using the topic
 of the previous user questions (entities such as PHT, sitting pain, a named exercise; YAML
-data in ``assistant/data/followups.yaml``). Rules, in order: an elliptical question ("what
-about hills?") swaps a same-kind entity into the previous question or is appended to it;
+data in ``assistant/data/followups.yaml``). Rules, in order: a message that opens by saying it
+changes the subject ("different question:", "off topic but") is left as it is; an elliptical
+question ("what about hills?") swaps a same-kind entity into the previous question or is appended to it;
 a referring pronoun ("it", "that", "they", "that exercise") is replaced by the topic, unless
 it follows a body part or complaint the message names itself ("my ankle is swollen, can I run
 on it?") or introduces a place ("that spot at the top of my thigh"); a
@@ -56,7 +57,6 @@ class FollowupRules:
     def __init__(self, data: Mapping[str, Any]):
         self.turns = int(data["history_user_turns"])
         self.short = int(data["short_words"])
-        self.story = int(data["story_words"])
         self.topic_change = re.compile(data["topic_change"], _I)
         self.openers = re.compile(data["openers"], _I)
         self.pronouns = re.compile(data["pronouns"], _I)
@@ -107,20 +107,17 @@ class FollowupRules:
 
     def _own_subject(self, body: str, ref: re.Match[str]) -> bool:
         """True when the pronoun ``ref`` refers to something the message itself names: a body
-        part or complaint before it ("my ankle ... it"), a place it introduces ("that spot"),
-        or a story of its own told before it ("got stung on a trail run and the spot is red,
-        should I put cream on it?": ``story_words`` words that are not generic words)."""
+        part or complaint before it ("my ankle ... it"), or a place it introduces ("that spot")."""
         before = body[: ref.start()]
-        told = [w for w in re.findall(r"[a-z]+", before.lower()) if w not in self.generic]
         return bool(self.own_referent.search(before) or self.own_place.search(before)
-                    or self.own_place.match(body, ref.start()) or len(told) >= self.story)
+                    or self.own_place.match(body, ref.start()))
 
     def _rewrite(self, question: str, state: _State | None) -> str:
         if state is None:
             return question
         text = normalize(question)
         body = self.openers.sub("", text).strip()
-        if not body or self.topic_change.search(body):
+        if not body or self.topic_change.match(body):
             return question  # "different question: ..." says it does not follow up
         own = [e for e in self.entities_in(body) if e.anchors]
         for rx in self.elliptical:
