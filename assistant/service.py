@@ -168,7 +168,9 @@ class Assistant:
             passages, ranks = compose.retrieve(*main), []
         # a treatment or exercise named among other words is what is asked about: when the
         # ask's best passages do not mention it, its passages and best sentence come first
-        focus = self._focus(asks, vectors, passages)
+        # (in the quoted answer; an escalation, a promotion note or the LLM take no focus)
+        plain = draft.status != "red_flag" and self.llm is None and "promotion" not in gate.intents
+        focus = self._focus(asks, vectors, passages) if plain else []
         if focus:
             queries = focus + queries
             passages, ranks = compose.retrieve_asks(queries)
@@ -377,10 +379,10 @@ class Assistant:
         )
 
 
-Ask = tuple[str, str, np.ndarray]
+Ask = tuple[str, str, np.ndarray]  # (ask as written, retrieval query, query vector)
 FOCUS_KINDS = frozenset({"exercise", "treatment"})
 FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation
-FOCUS_TOP = 2  # a focus is added when none of the ask's first passages mentions it  # (ask as written, retrieval query, query vector)
+FOCUS_TOP = 2  # a focus is added when none of the ask's first passages mentions it
 
 
 def _ms(t: float) -> float:

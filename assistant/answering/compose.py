@@ -136,26 +136,24 @@ class Composer:
                 passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
                 draft.contexts = list(passages)
         cands = self.candidates(passages)
-        scores = relevance(cands, vec, self.retriever.lexical.query_terms(query),
-                           ranks=ranks[0] if len(asks) == 1 and ranks else None)
-        if len(asks) > 1 and cands:
+        asked = list(asks) or [(query, vec)]
+        cols = [  # each ask's scores, its passages ranked as it retrieved them
+            relevance(cands, v, self.retriever.lexical.query_terms(q),
+                      ranks=ranks[n] if n < len(ranks) else None)
+            for n, (q, v) in enumerate(asked)
+        ]
+        scores = cols[0]
+        if len(cols) > 1 and cands:
             # several questions in one message: each ask's best sentence opens the answer,
             # and a sentence scores by the ask it answers best
-            per_ask = [
-                relevance(cands, v, self.retriever.lexical.query_terms(q),
-                          ranks=ranks[n] if n < len(ranks) else None)
-                for n, (q, v) in enumerate(asks)
-            ]
-            scores = [max(col) for col in zip(*per_ask, strict=True)]
-            for col in per_ask:
+            scores = [max(col) for col in zip(*cols, strict=True)]
+            for col in cols:
                 pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
-        # an ask for an amount or a duration opens with the best sentence that states one
-        for n, (q, v) in enumerate(asks or [(query, vec)]):
+        # an ask for an amount, a duration or a cause opens with its best sentence stating one
+        for (q, _v), col in zip(asked, cols, strict=True):
             kind = ask_kind(q)
             if kind not in STATES or not cands:
                 continue
-            col = relevance(cands, v, self.retriever.lexical.query_terms(q),
-                            ranks=ranks[n] if n < len(ranks) else None)
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
                     and col[i] >= max(col) * Weights().min_relative]
             if fits:

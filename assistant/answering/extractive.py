@@ -52,6 +52,7 @@ STATES = {
         r"\b\d+(?:\s*[-–]\s*\d+)?\s*(?:reps?|repetitions?|sets?|times|x|seconds?|minutes?|"
         r"days?|miles?|km)\b|\b\d+\s*/\s*10\b", re.IGNORECASE),
     "how_long": re.compile(
+        r"(?<!times )(?<!once )(?<!twice )(?<!per )"  # "3 times a week" is a frequency
         r"\b(?:\d+|an?|one|two|three|four|five|six|several|few|couple of)\s*(?:[-–]\s*\d+\s*)?"
         r"(?:weeks?|months?|years?)\b", re.IGNORECASE),
     "why": re.compile(
@@ -66,7 +67,9 @@ def states(kind: str, text: str) -> bool:
 
     >>> states("how_many", "Start with lower reps (6-8 reps) for 1-2 sets."), states("how_many", "Do it.")
     (True, False)
-    >>> states("how_long", "It could take up to a year."), states("why", "Because.")
+    >>> states("how_long", "It could take up to a year."), states("how_long", "Run 3 times a week.")
+    (True, False)
+    >>> states("why", "It is due to overloading."), states("why", "Stretch every day.")
     (True, False)
     """
     rx = STATES.get(kind)
