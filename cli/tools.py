@@ -68,6 +68,8 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
     model = ScopeModel(w, b, threshold, service.embedder.fingerprint())
     print(f"Scope gate learned layer: l2 {l2:g}, {epochs} epochs, threshold {threshold:.3f} "
           f"(5-fold CV on calibration: precision {cv_p:.2f}, recall {cv_r:.2f})")
+    # the layer alone on each message's first row (all its asks together); the service also
+    # reads each ask on its own before refusing (Assistant._covered), which `pht eval` measures
     for split in ("calibration", "test"):
         out = [(model.out_of_scope(xv), not inside) for _f, xv, inside in rows[split]]
         tp = sum(p and t for p, t in out)
