@@ -155,7 +155,7 @@ class Composer:
             if kind not in STATES or not cands:
                 continue
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
-                    and col[i] >= max(col) * Weights().min_relative]
+                    and col[i] >= max(col) * Weights().states_relative]
             if fits:
                 pinned.add(cands[max(fits, key=col.__getitem__)].span.id)
         picked = select(

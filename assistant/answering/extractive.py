@@ -40,6 +40,7 @@ class Weights:
     rank: float = 0.3
     mmr_lambda: float = 0.75
     min_relative: float = 0.6  # keep sentences scoring at least this share of the best
+    states_relative: float = 0.5  # a sentence stating what an ask wants opens from this share
     max_sentences: int = 5
     list_max_sentences: int = 8
 
