@@ -189,8 +189,8 @@ class Assistant:
             # ("...and should I take time off?") are answered from the articles after it
             other = [n for n, (a, _q, _v) in enumerate(asks) if "promotion" not in detect_intents(a)]
             if other and len(other) < len(asks):
-                others = [queries[len(focus) + n] for n in other]
-                own = [ranks[len(focus) + n] for n in other] if ranks else []
+                others = [queries[n] for n in other]  # no focus query on this path
+                own = [ranks[n] for n in other] if ranks else []
                 compose.extractive(*others[0], passages, draft, gate.intents - {"promotion"},
                                    others, own)
             for part in draft.parts:
@@ -214,13 +214,13 @@ class Assistant:
         and the asks together."""
         texts = [self._repaired(query)]
         message = read_message(query)
-        asks = [(a.text, a.text) for a in message.asks]
-        if message.narrative or len(message.asks) > 1:
-            asks = list(zip([a.text for a in message.asks], message.queries(), strict=True))
-        focus = self.focus_entity(asks)  # embedded with the rest even if not needed: cheaper
+        split = bool(message.narrative) or len(message.asks) > 1
+        queries = message.queries() if split else [a.text for a in message.asks]
+        # the focus text is embedded with the rest even when retrieval turns out not to need it
+        focus = self.focus_entity([(a.text, q) for a, q in zip(message.asks, queries, strict=True)])
         texts += [self.focus_phrase(focus)] if focus else []
-        if message.narrative or len(message.asks) > 1:
-            texts += [self._repaired(q) for q in message.queries()]
+        if split:
+            texts += [self._repaired(q) for q in queries]
             if self.scope is not None:
                 texts.append(" ".join(a.text for a in message.asks))
         return texts
