@@ -171,9 +171,9 @@ class Assistant:
         # (in the quoted answer; an escalation, a promotion note or the LLM take no focus)
         plain = draft.status != "red_flag" and self.llm is None and "promotion" not in gate.intents
         focus = self._focus(asks, vectors, passages) if plain else []
-        if focus:
+        if focus:  # the ask's own passages are already retrieved
             queries = focus + queries
-            passages, ranks = compose.retrieve_asks(queries)
+            passages, ranks = compose.merge([compose.retrieve(*focus[0]), passages])
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:

@@ -78,14 +78,19 @@ class Composer:
         and, per ask, the rank each passage had for that ask (what its sentences are scored
         with for that ask: the merged order would favour the first ask's passages)."""
         self.retriever.prefetch([v for _q, v in asks], sentences=True)
-        lists = [self.retrieve(q, v) for q, v in asks]
+        return self.merge([self.retrieve(q, v) for q, v in asks])
+
+    def merge(
+        self, lists: Sequence[Sequence[Passage]]
+    ) -> tuple[list[Passage], list[dict[str, int]]]:
+        """``retrieve_asks`` over passage lists already retrieved, one per ask."""
         out: list[Passage] = []
         for rank in range(self.settings.top_k):
             for ps in lists:
                 if rank < len(ps) and all(p.id != ps[rank].id for p in out):
                     out.append(ps[rank])
         ranks = [{p.id: i for i, p in enumerate(ps)} for ps in lists]
-        return out[: self.settings.top_k + len(asks) - 1], ranks
+        return out[: self.settings.top_k + len(lists) - 1], ranks
 
     def retrieve(self, query: str, vec: np.ndarray | None = None) -> list[Passage]:
         """Hybrid search, then editorial notes: a passage that supersedes older advice on a
