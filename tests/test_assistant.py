@@ -251,6 +251,17 @@ def test_an_ask_for_an_amount_or_a_duration_opens_with_one(
     assert any(stated in c.quote for c in a.citations[:2]), a.answer
 
 
+def test_the_exercises_pain_limit_is_not_offered_as_one_for_running(assistant: Assistant) -> None:
+    # "... no pain greater than a 3/10 ... when performing these" is about the strengthening
+    # exercises its heading names: it opens an answer about them, not one about running
+    running = assistant.ask("How much pain is ok while running?")
+    assert running.status == "answered"
+    assert "3/10" not in running.citations[0].quote, running.answer
+    assert "5/10 with running" in running.citations[0].quote, running.answer
+    exercises = assistant.ask("How much pain is ok during my eccentric exercises?")
+    assert "3/10" in exercises.citations[0].quote, exercises.answer
+
+
 def test_a_vague_ask_that_points_back_at_its_story_is_judged_with_it(assistant: Assistant) -> None:
     # "which stretch is best for that area?" alone could be about any body part
     a = assistant.ask("Deep sore spot under my right glute for a month now, worse after "

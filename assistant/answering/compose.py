@@ -21,6 +21,7 @@ from assistant.answering.extractive import (
     Candidate,
     Weights,
     compose_answer,
+    grounded,
     points_forward,
     relevance,
     select,
@@ -159,7 +160,13 @@ class Composer:
             kind = ask_kind(q)
             if kind not in STATES or not cands:
                 continue
+            # a sentence that leans on something its answer would not show ("... 3/10 when
+            # performing these") opens the answer only when the ask names it (a word of its
+            # section): the exercises' pain limit is not one for running
+            lexical = self.retriever.lexical
+            q_terms = lexical.distinctive(set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS)
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
+                    and (grounded(c.passage, c.order) or _names_referent(q_terms, c, cands))
                     and col[i] >= max(col) * Weights().states_relative]
             if fits:
                 pinned.add(cands[max(fits, key=col.__getitem__)].span.id)
@@ -266,3 +273,21 @@ class Composer:
     def _evaluation_anchor(self) -> tuple[str, str]:
         a = self.texts["evaluation_anchor"]
         return str(a["source"]), str(a["anchor"])
+
+
+ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/duration ask is
+
+
+def _names_referent(ask_terms: set[str], c: Candidate, cands: Sequence[Candidate]) -> bool:
+    """The ask shares a term (a distinctive one, which the sentence itself lacks) with the
+    sentence's section: its heading and the retrieved passages under it (with no section, its
+    passage before it). That
+    is where what the sentence leans on is named: "eccentric" or "nordic" for "... when
+    performing these" under "Strengthen ... Eccentrically", which lists the Nordic curl."""
+    if c.passage.section:
+        heading = c.passage.heading.text if c.passage.heading is not None else ""
+        texts = {p.id: p.text for p in (o.passage for o in cands) if p.section == c.passage.section}
+        context = " ".join([heading, *texts.values()])
+    else:
+        context = c.passage.text[: max(0, c.span.start - c.passage.start)]
+    return bool((ask_terms - set(terms(c.span.text))) & set(terms(context)))

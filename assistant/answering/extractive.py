@@ -114,6 +114,9 @@ ANAPHORA = re.compile(
 )
 
 
+# "these"/"those" standing alone before a clause ends: a pronoun for something said before
+POINTS_BACK = re.compile(r"\b(?:these|those)\s*(?:[.!?,;:)]|$)", re.IGNORECASE)
+
 FORWARD = re.compile(  # verbs of announcing; "Here is a teaser... you don't need X" says something
     r"^(?:below|in the following|the following|next,? (?:i|we)|let me|let's)\b",
     re.IGNORECASE,
@@ -146,6 +149,44 @@ def leans_on_previous(text: str) -> bool:
     False
     """
     return bool(ANAPHORA.match(display_sentence(text)))
+
+
+def points_back(text: str) -> bool:
+    """True when a clause ends on a demonstrative pronoun whose noun is in an earlier sentence
+    ("... no pain greater than 3/10 when performing these."). Unlike a sentence that opens by
+    pointing back, the sentence before it need not name that noun.
+
+    >>> points_back("Keep the pain under 3/10 when performing these.")
+    True
+    >>> points_back("Do these exercises twice a week."), points_back("These help.")
+    (False, False)
+    """
+    return bool(POINTS_BACK.search(display_sentence(text)))
+
+
+def grounded(passage: Passage, order: int) -> bool:
+    """True when what sentence ``order`` of ``passage`` is about is named in it or where an
+    answer shows it: a sentence that opens by pointing back ("This happens due to...") is
+    grounded by the sentence before it (which the answer brings along) or, opening its
+    passage, by its section heading; one that ends pointing back ("... when performing these")
+    is not.
+
+    >>> from assistant.models import QuoteSpan
+    >>> s = [QuoteSpan("a", 0, 1, "Tendonitis is an overuse injury!"),
+    ...      QuoteSpan("b", 2, 3, "This happens due to load."),
+    ...      QuoteSpan("c", 4, 5, "Keep pain under 3/10 when performing these."),
+    ...      QuoteSpan("d", 6, 7, "Also, start with 6-8 reps.")]
+    >>> p = Passage("p", "x.txt", 0, 7, "", 0.0, "content", "", "T", "new", 0, sentences=tuple(s))
+    >>> [grounded(p, i) for i in range(4)]
+    [True, True, False, False]
+    """
+    for i in range(order, -1, -1):
+        sentence = display_sentence(passage.sentences[i].text)
+        if POINTS_BACK.search(sentence):
+            return False
+        if not ANAPHORA.match(sentence):
+            return True
+    return passage.heading is not None
 
 
 def select(

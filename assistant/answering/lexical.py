@@ -196,6 +196,18 @@ class LexicalIndex:
         i = self.table.term_id.get(words[0])
         return i is not None and int(self.table.indptr[i + 1] - self.table.indptr[i]) >= min_docs
 
+    def distinctive(self, words: Iterable[str], share: float = 0.25) -> set[str]:
+        """The terms that occur in fewer than ``share`` of the content chunks (in a corpus about
+        running pain, "run" and "pain" name nothing in particular); unknown terms count."""
+        if self.table is None or not self.n_docs:
+            return set(words)
+        out = set()
+        for t in words:
+            i = self.table.term_id.get(t)
+            if i is None or (self.table.indptr[i + 1] - self.table.indptr[i]) < share * self.n_docs:
+                out.add(t)
+        return out
+
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
         when the query has any other content word."""
