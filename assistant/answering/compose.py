@@ -28,7 +28,7 @@ from assistant.answering.extractive import (
     states,
 )
 from assistant.answering.informative import FillerFilter
-from assistant.answering.lexical import terms
+from assistant.answering.lexical import LexicalIndex, terms
 from assistant.answering.notes import EditorialNote, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gates.message import ask_kind
@@ -155,18 +155,18 @@ class Composer:
             scores = [max(col) for col in zip(*cols, strict=True)]
             for col in cols:
                 pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
-        # an ask for an amount, a duration or a cause opens with its best sentence stating one
+        # an ask for an amount, a duration or a cause opens with its best sentence stating one;
+        # one that leans on something its answer would not show ("... 3/10 when performing
+        # these") only when the ask names nothing that sentence and its section do not (the
+        # exercises' pain limit is not one for running)
+        lexical = self.retriever.lexical
         for (q, _v), col in zip(asked, cols, strict=True):
             kind = ask_kind(q)
             if kind not in STATES or not cands:
                 continue
-            # a sentence that leans on something its answer would not show ("... 3/10 when
-            # performing these") opens the answer only when the ask names it (a word of its
-            # section): the exercises' pain limit is not one for running
-            lexical = self.retriever.lexical
-            q_terms = lexical.distinctive(set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS)
+            asks_for = set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
-                    and (grounded(c.passage, c.order) or _names_referent(q_terms, c, cands))
+                    and (grounded(cands, i) or _names_referent(asks_for, c, cands, lexical))
                     and col[i] >= max(col) * Weights().states_relative]
             if fits:
                 pinned.add(cands[max(fits, key=col.__getitem__)].span.id)
@@ -278,16 +278,24 @@ class Composer:
 ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/duration ask is
 
 
-def _names_referent(ask_terms: set[str], c: Candidate, cands: Sequence[Candidate]) -> bool:
-    """The ask shares a term (a distinctive one, which the sentence itself lacks) with the
-    sentence's section: its heading and the retrieved passages under it (with no section, its
-    passage before it). That
-    is where what the sentence leans on is named: "eccentric" or "nordic" for "... when
-    performing these" under "Strengthen ... Eccentrically", which lists the Nordic curl."""
+def _names_referent(
+    asks_for: set[str], c: Candidate, cands: Sequence[Candidate], lexical: LexicalIndex
+) -> bool:
+    """Whether an ask may open with ``c``, a sentence that leans on something it does not name:
+    yes when the ask wants nothing the sentence lacks ("How many reps should I start with?"),
+    or when a distinctive word of what it wants (in under a quarter of the chunks: not "run"
+    or "pain") is in the sentence's section, its heading and the retrieved passages of that
+    article under it (with no section, its passage before it): "eccentric" or "nordic" for
+    "... when performing these" in the section on eccentric exercises, which lists the Nordic
+    curl. "How much pain is ok while running?" names nothing of that section."""
+    wanted = asks_for - set(terms(c.span.text))
+    if not wanted:
+        return True
     if c.passage.section:
         heading = c.passage.heading.text if c.passage.heading is not None else ""
-        texts = {p.id: p.text for p in (o.passage for o in cands) if p.section == c.passage.section}
+        texts = {o.passage.id: o.passage.text for o in cands
+                 if (o.passage.source, o.passage.section) == (c.passage.source, c.passage.section)}
         context = " ".join([heading, *texts.values()])
     else:
         context = c.passage.text[: max(0, c.span.start - c.passage.start)]
-    return bool((ask_terms - set(terms(c.span.text))) & set(terms(context)))
+    return bool(lexical.distinctive(wanted) & set(terms(context)))

@@ -114,8 +114,10 @@ ANAPHORA = re.compile(
 )
 
 
-# "these"/"those" standing alone before a clause ends: a pronoun for something said before
-POINTS_BACK = re.compile(r"\b(?:these|those)\s*(?:[.!?,;:)]|$)", re.IGNORECASE)
+# "these"/"those"/"them" ending a clause: a pronoun for something named before ("those, who"
+# is not one; closing quotes and an ellipsis may follow)
+ENDS_POINTING_BACK = re.compile(
+    r"\b(?:these|those|them)\s*[\"'\u201d\u2019)\]]*\s*(?:[.!?;:\u2026]|$)", re.IGNORECASE)
 
 FORWARD = re.compile(  # verbs of announcing; "Here is a teaser... you don't need X" says something
     r"^(?:below|in the following|the following|next,? (?:i|we)|let me|let's)\b",
@@ -151,42 +153,19 @@ def leans_on_previous(text: str) -> bool:
     return bool(ANAPHORA.match(display_sentence(text)))
 
 
-def points_back(text: str) -> bool:
-    """True when a clause ends on a demonstrative pronoun whose noun is in an earlier sentence
-    ("... no pain greater than 3/10 when performing these."). Unlike a sentence that opens by
-    pointing back, the sentence before it need not name that noun.
+def ends_pointing_back(text: str) -> bool:
+    """True when a clause ends on a pronoun whose noun is further back ("... no pain greater
+    than 3/10 when performing these."): the sentence just before need not name it either, so
+    bringing that sentence along does not say what the sentence is about.
 
-    >>> points_back("Keep the pain under 3/10 when performing these.")
+    >>> ends_pointing_back("Keep the pain under 3/10 when performing these.")
     True
-    >>> points_back("Do these exercises twice a week."), points_back("These help.")
+    >>> ends_pointing_back('Do "these"\u2026'), ends_pointing_back("Runners like those, who overstride.")
+    (True, False)
+    >>> ends_pointing_back("Do these exercises twice a week."), ends_pointing_back("These help.")
     (False, False)
     """
-    return bool(POINTS_BACK.search(display_sentence(text)))
-
-
-def grounded(passage: Passage, order: int) -> bool:
-    """True when what sentence ``order`` of ``passage`` is about is named in it or where an
-    answer shows it: a sentence that opens by pointing back ("This happens due to...") is
-    grounded by the sentence before it (which the answer brings along) or, opening its
-    passage, by its section heading; one that ends pointing back ("... when performing these")
-    is not.
-
-    >>> from assistant.models import QuoteSpan
-    >>> s = [QuoteSpan("a", 0, 1, "Tendonitis is an overuse injury!"),
-    ...      QuoteSpan("b", 2, 3, "This happens due to load."),
-    ...      QuoteSpan("c", 4, 5, "Keep pain under 3/10 when performing these."),
-    ...      QuoteSpan("d", 6, 7, "Also, start with 6-8 reps.")]
-    >>> p = Passage("p", "x.txt", 0, 7, "", 0.0, "content", "", "T", "new", 0, sentences=tuple(s))
-    >>> [grounded(p, i) for i in range(4)]
-    [True, True, False, False]
-    """
-    for i in range(order, -1, -1):
-        sentence = display_sentence(passage.sentences[i].text)
-        if POINTS_BACK.search(sentence):
-            return False
-        if not ANAPHORA.match(sentence):
-            return True
-    return passage.heading is not None
+    return bool(ENDS_POINTING_BACK.search(display_sentence(text)))
 
 
 def select(
@@ -244,6 +223,36 @@ def select(
         (candidates[i] for i in chosen),
         key=lambda c: (c.passage.id not in opening, c.rank, c.order),
     )
+
+
+def grounded(candidates: Sequence[Candidate], i: int) -> bool:
+    """True when what candidate ``i`` is about is named in it or shown with it in an answer
+    (``select``'s rule, ``_resolve_anaphora``): a sentence that opens by pointing back ("This
+    happens due to...") is grounded by the candidate sentence just before it when that one does
+    not lean on another, or, opening a passage of a section, by the heading shown with it; a
+    sentence that ends pointing back ("... when performing these") is not grounded.
+
+    >>> from assistant.models import QuoteSpan
+    >>> texts = ["Tendonitis is an overuse injury!", "This happens due to load.",
+    ...          "Keep pain under 3/10 when performing these.", "Also, start with 6-8 reps.",
+    ...          "It takes weeks."]
+    >>> s = tuple(QuoteSpan(str(n), n, n + 1, t) for n, t in enumerate(texts))
+    >>> p = Passage("p", "x.txt", 0, 9, "", 0.0, "content", "", "T", "new", 0, sentences=s)
+    >>> cands = [Candidate(q, p, 0, n, np.zeros(2), str(n)) for n, q in enumerate(s)]
+    >>> [grounded(cands, n) for n in range(5)]
+    [True, True, False, False, False]
+    """
+    c = candidates[i]
+    if ends_pointing_back(c.span.text):
+        return False
+    if not leans_on_previous(c.span.text):
+        return True
+    if c.order == 0:
+        return bool(c.passage.section)  # shown under its heading (see _resolve_anaphora)
+    prev = next((p for p in candidates
+                 if p.passage.id == c.passage.id and p.order == c.order - 1), None)
+    return prev is not None and not leans_on_previous(prev.span.text) and not ends_pointing_back(
+        prev.span.text)
 
 
 def _resolve_anaphora(

@@ -187,26 +187,21 @@ class LexicalIndex:
     def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
         return cls([], table=table, **kwargs)
 
+    def doc_freq(self, term: str) -> int:
+        """How many content chunks hold ``term`` (a stemmed term; 0 when unknown)."""
+        i = self.table.term_id.get(term) if self.table is not None else None
+        return 0 if i is None or self.table is None else int(self.table.indptr[i + 1] - self.table.indptr[i])
+
     def covers(self, term: str, min_docs: int = 3) -> bool:
         """True when a one-word ``term`` occurs in at least ``min_docs`` content chunks (a
         phrase never counts: its words may each occur apart)."""
         words = terms(term)
-        if len(words) != 1 or self.table is None:
-            return False
-        i = self.table.term_id.get(words[0])
-        return i is not None and int(self.table.indptr[i + 1] - self.table.indptr[i]) >= min_docs
+        return len(words) == 1 and self.doc_freq(words[0]) >= min_docs
 
     def distinctive(self, words: Iterable[str], share: float = 0.25) -> set[str]:
         """The terms that occur in fewer than ``share`` of the content chunks (in a corpus about
         running pain, "run" and "pain" name nothing in particular); unknown terms count."""
-        if self.table is None or not self.n_docs:
-            return set(words)
-        out = set()
-        for t in words:
-            i = self.table.term_id.get(t)
-            if i is None or (self.table.indptr[i + 1] - self.table.indptr[i]) < share * self.n_docs:
-                out.add(t)
-        return out
+        return {t for t in words if self.doc_freq(t) < share * max(self.n_docs, 1)}
 
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
