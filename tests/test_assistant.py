@@ -138,6 +138,17 @@ def test_what_do_i_have_is_never_out_of_scope(assistant: Assistant) -> None:
     assert any("personalized evaluation" in c.quote for c in a.citations)
 
 
+def test_whether_to_see_someone_opens_with_the_advice_to_get_evaluated(assistant: Assistant) -> None:
+    a = assistant.ask("Do I need to see a physio for my sore sit bone or can I sort it out myself?")
+    assert a.status == "answered"
+    assert "personalized evaluation" in a.citations[0].quote or (
+        "personalized evaluation" in a.citations[1].quote), a.answer
+    assert not any("can't diagnose" in n for n in a.notices)  # it asks whom to see, not what it is
+    assert_verbatim(a)
+    # about another condition it is still out of scope
+    assert assistant.ask("Should I see a doctor about my plantar fasciitis?").status == "out_of_scope"
+
+
 def test_edition_conflict_adds_a_notice_citing_the_newer_passage(assistant: Assistant) -> None:
     a = assistant.ask("Is foam rolling or dry needling good for PHT?")
     note = next(n for n in a.notices if n.startswith("Edition conflict"))

@@ -227,6 +227,10 @@ def test_every_flag_has_a_reason_text() -> None:
         ("do i have pht or something else", "diagnosis"),
         ("is this a tear?", "diagnosis"),
         ("can you diagnose me", "diagnosis"),
+        ("Do I need to see a physio for this or will it go away on its own?", "evaluation"),
+        ("is it worth seeing a sports doctor about it", "evaluation"),
+        ("should I get it checked out before my race?", "evaluation"),
+        ("would i be better off seeing a physical therapist", "evaluation"),
         ("what exercises help?", "list"),
         ("list the treatment tips", "list"),
         ("which stretches are best", "list"),
@@ -251,6 +255,19 @@ def test_intents_detected(question: str, intent: str) -> None:
 )
 def test_ordinary_questions_have_no_special_intents(question: str) -> None:
     assert detect_intents(question) & {"promotion", "diagnosis", "injection"} == frozenset()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Should I see results by now?",  # "see" whom: nobody
+        "should I see a difference in sitting pain after 6 weeks?",
+        "My physio said I should do bridges twice a week, is that enough?",
+        "I went to see a physio last year and she gave me bridges. How many sets?",
+    ],
+)
+def test_seeing_without_asking_whether_to_see_a_clinician_is_not_evaluation(question: str) -> None:
+    assert "evaluation" not in detect_intents(question)
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,7 @@ class Composer:
         sentence opens the answer and a sentence scores by the ask it answers best (ranked by
         its passage's rank for that ask, ``ranks`` from ``retrieve_asks``)."""
         pinned = self.superseding_ids(query)
-        if "diagnosis" in intents:  # the articles' own advice to get evaluated opens the answer
+        if intents & {"diagnosis", "evaluation"}:  # the articles' advice to get evaluated opens
             hit = self._anchor_span(*self._evaluation_anchor())
             if hit is not None:
                 pinned.add(hit[1].id)

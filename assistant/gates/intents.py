@@ -1,9 +1,9 @@
-"""Intents of a question: promotion, diagnosis, list, injection (pure, data-driven).
+"""Intents of a question: promotion, diagnosis, evaluation, list, injection (pure, data-driven).
 
 ``detect_intents`` matches the word lists of ``assistant/data/intents.yaml`` and returns
 the set of intents; the service uses them to shape its answer (a sponsorship notice, a
-"needs a personalised evaluation" notice and never a diagnosis, a longer answer for a
-list). ``strip_injection`` removes the instruction-like parts of a prompt-injection
+"needs a personalised evaluation" notice and never a diagnosis, the articles' own advice to get
+evaluated opening the answer to "should I see someone?", a longer answer for a list). ``strip_injection`` removes the instruction-like parts of a prompt-injection
 attempt so only the question reaches retrieval: the text is data, never instructions.
 It leaves out red flags (``red_flags``), scope (``scope``) and any persona or
 configuration handling: nothing here can change what the assistant is or reveals.
@@ -19,7 +19,7 @@ from typing import Any
 from assistant.gate_data import load_data
 from core.text import normalize
 
-INTENTS = ("promotion", "diagnosis", "list", "injection")
+INTENTS = ("promotion", "diagnosis", "evaluation", "list", "injection")
 
 # sentence ends, then the pieces of an instruction-bearing sentence
 _SENTENCE = re.compile(r"(?<=[.!?;:\n])\s+|\n+")
@@ -79,6 +79,8 @@ def detect_intents(question: str, rules: IntentRules | None = None) -> frozenset
     []
     >>> sorted(detect_intents("Do I have PHT?"))
     ['diagnosis']
+    >>> sorted(detect_intents("should i see someone about it or can i sort it out myself?"))
+    ['evaluation']
     """
     return (rules or default_intent_rules()).detect(question)
 
