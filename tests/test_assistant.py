@@ -272,6 +272,11 @@ def test_the_exercises_pain_limit_is_not_offered_as_one_for_running(assistant: A
     assert "5/10 with running" in running.citations[0].quote, running.answer
     exercises = assistant.ask("How much pain is ok during my eccentric exercises?")
     assert "3/10" in exercises.citations[0].quote, exercises.answer
+    # nor does it come up, out of its context, in answers about running or an injection
+    for question in ("Can I keep running with high hamstring pain?",
+                     "Should I get a cortisone injection for my high hamstring pain?"):
+        a = assistant.ask(question)
+        assert not any("when performing these" in c.quote for c in a.citations), a.answer
 
 
 def test_a_vague_ask_that_points_back_at_its_story_is_judged_with_it(assistant: Assistant) -> None:

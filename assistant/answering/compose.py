@@ -22,6 +22,7 @@ from assistant.answering.extractive import (
     Weights,
     compose_answer,
     grounded,
+    leans_on_unnamed,
     points_forward,
     relevance,
     select,
@@ -148,6 +149,16 @@ class Composer:
                       ranks=ranks[n] if n < len(ranks) else None)
             for n, (q, v) in enumerate(asked)
         ]
+        lexical = self.retriever.lexical
+        # a sentence that leans on something its answer would not show ("... 3/10 when
+        # performing these") answers an ask only about that: the exercises' pain limit is not
+        # one for running
+        loose = [i for i, c in enumerate(cands) if leans_on_unnamed(c.passage, c.order)]
+        for (q, _v), col in zip(asked, cols, strict=True):
+            asks_for = set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS
+            for i in loose:
+                if not _names_referent(asks_for, cands[i], cands, lexical):
+                    col[i] *= Weights().unnamed_referent
         scores = cols[0]
         if len(cols) > 1 and cands:
             # several questions in one message: each ask's best sentence opens the answer,
@@ -159,7 +170,6 @@ class Composer:
         # one that leans on something its answer would not show ("... 3/10 when performing
         # these") only when the ask names nothing that sentence and its section do not (the
         # exercises' pain limit is not one for running)
-        lexical = self.retriever.lexical
         for (q, _v), col in zip(asked, cols, strict=True):
             kind = ask_kind(q)
             if kind not in STATES or not cands:

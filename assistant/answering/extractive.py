@@ -41,6 +41,7 @@ class Weights:
     mmr_lambda: float = 0.75
     min_relative: float = 0.6  # keep sentences scoring at least this share of the best
     states_relative: float = 0.5  # a sentence stating what an ask wants opens from this share
+    unnamed_referent: float = 0.5  # "... when performing these", the ask naming none of "these"
     max_sentences: int = 5
     list_max_sentences: int = 8
 
@@ -223,6 +224,29 @@ def select(
         (candidates[i] for i in chosen),
         key=lambda c: (c.passage.id not in opening, c.rank, c.order),
     )
+
+
+def leans_on_unnamed(passage: Passage, order: int) -> bool:
+    """True when sentence ``order`` of ``passage``, or a sentence it leans on (walking back
+    through sentences that open by pointing back), ends pointing back: what it is about is
+    named somewhere before that ("These require more force..." after "Also, start with 6-8
+    reps." after "... when performing these.").
+
+    >>> from assistant.models import QuoteSpan
+    >>> texts = ["Tendonitis is an overuse injury!", "This happens due to load.",
+    ...          "Keep pain under 3/10 when performing these.", "Also, start with 6-8 reps."]
+    >>> s = tuple(QuoteSpan(str(n), n, n + 1, t) for n, t in enumerate(texts))
+    >>> p = Passage("p", "x.txt", 0, 9, "", 0.0, "content", "", "T", "new", 0, sentences=s)
+    >>> [leans_on_unnamed(p, n) for n in range(4)]
+    [False, False, True, True]
+    """
+    for i in range(order, -1, -1):
+        text = passage.sentences[i].text
+        if ends_pointing_back(text):
+            return True
+        if not leans_on_previous(text):
+            return False
+    return False
 
 
 def grounded(candidates: Sequence[Candidate], i: int) -> bool:
