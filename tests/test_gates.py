@@ -231,6 +231,9 @@ def test_every_flag_has_a_reason_text() -> None:
         ("is it worth seeing a sports doctor about it", "evaluation"),
         ("should I get it checked out before my race?", "evaluation"),
         ("would i be better off seeing a physical therapist", "evaluation"),
+        ("should I go to the doctor?", "evaluation"),
+        ("do I need a physio?", "evaluation"),
+        ("do I need to get it looked at", "evaluation"),
         ("what exercises help?", "list"),
         ("list the treatment tips", "list"),
         ("which stretches are best", "list"),
@@ -254,7 +257,7 @@ def test_intents_detected(question: str, intent: str) -> None:
     ],
 )
 def test_ordinary_questions_have_no_special_intents(question: str) -> None:
-    assert detect_intents(question) & {"promotion", "diagnosis", "injection"} == frozenset()
+    assert detect_intents(question) & {"promotion", "diagnosis", "evaluation", "injection"} == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -264,6 +267,9 @@ def test_ordinary_questions_have_no_special_intents(question: str) -> None:
         "should I see a difference in sitting pain after 6 weeks?",
         "My physio said I should do bridges twice a week, is that enough?",
         "I went to see a physio last year and she gave me bridges. How many sets?",
+        "how often do I see my physio?",  # a routine, not whether to go
+        "I need to see the physio exercises again",
+        "should I get my running form checked?",  # checked, but not by a clinician for it
     ],
 )
 def test_seeing_without_asking_whether_to_see_a_clinician_is_not_evaluation(question: str) -> None:

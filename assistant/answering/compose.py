@@ -149,16 +149,16 @@ class Composer:
                       ranks=ranks[n] if n < len(ranks) else None)
             for n, (q, v) in enumerate(asked)
         ]
-        lexical = self.retriever.lexical
+        lexical, w = self.retriever.lexical, Weights()
+        asks_for = [set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS for q, _v in asked]
         # a sentence that leans on something its answer would not show ("... 3/10 when
         # performing these") answers an ask only about that: the exercises' pain limit is not
         # one for running
         loose = [i for i, c in enumerate(cands) if leans_on_unnamed(c.passage, c.order)]
-        for (q, _v), col in zip(asked, cols, strict=True):
-            asks_for = set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS
+        for wanted, col in zip(asks_for, cols, strict=True):
             for i in loose:
-                if not _names_referent(asks_for, cands[i], cands, lexical):
-                    col[i] *= Weights().unnamed_referent
+                if not _names_referent(wanted, cands[i], cands, lexical):
+                    col[i] *= w.unnamed_referent
         scores = cols[0]
         if len(cols) > 1 and cands:
             # several questions in one message: each ask's best sentence opens the answer,
@@ -166,18 +166,15 @@ class Composer:
             scores = [max(col) for col in zip(*cols, strict=True)]
             for col in cols:
                 pinned.add(cands[max(range(len(col)), key=col.__getitem__)].span.id)
-        # an ask for an amount, a duration or a cause opens with its best sentence stating one;
-        # one that leans on something its answer would not show ("... 3/10 when performing
-        # these") only when the ask names nothing that sentence and its section do not (the
-        # exercises' pain limit is not one for running)
-        for (q, _v), col in zip(asked, cols, strict=True):
+        # an ask for an amount, a duration or a cause opens with its best sentence stating one,
+        # and with a grounded one unless the ask names what it leans on (above)
+        for (q, _v), wanted, col in zip(asked, asks_for, cols, strict=True):
             kind = ask_kind(q)
             if kind not in STATES or not cands:
                 continue
-            asks_for = set(lexical.own_terms(q)) - lexical.topic - ASK_WORDS
             fits = [i for i, c in enumerate(cands) if states(kind, c.span.text)
-                    and (grounded(cands, i) or _names_referent(asks_for, c, cands, lexical))
-                    and col[i] >= max(col) * Weights().states_relative]
+                    and (grounded(cands, i) or _names_referent(wanted, c, cands, lexical))
+                    and col[i] >= max(col) * w.states_relative]
             if fits:
                 pinned.add(cands[max(fits, key=col.__getitem__)].span.id)
         picked = select(

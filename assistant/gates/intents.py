@@ -3,8 +3,9 @@
 ``detect_intents`` matches the word lists of ``assistant/data/intents.yaml`` and returns
 the set of intents; the service uses them to shape its answer (a sponsorship notice, a
 "needs a personalised evaluation" notice and never a diagnosis, the articles' own advice to get
-evaluated opening the answer to "should I see someone?", a longer answer for a list). ``strip_injection`` removes the instruction-like parts of a prompt-injection
-attempt so only the question reaches retrieval: the text is data, never instructions.
+evaluated opening the answer to "should I see someone?", a longer answer for a list).
+``strip_injection`` removes the instruction-like parts of a prompt-injection attempt so only
+the question reaches retrieval: the text is data, never instructions.
 It leaves out red flags (``red_flags``), scope (``scope``) and any persona or
 configuration handling: nothing here can change what the assistant is or reveals.
 """
