@@ -288,13 +288,14 @@ ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/durat
 def _names_referent(
     asks_for: set[str], c: Candidate, cands: Sequence[Candidate], lexical: LexicalIndex
 ) -> bool:
-    """Whether an ask may open with ``c``, a sentence that leans on something it does not name:
-    yes when the ask wants nothing the sentence lacks ("How many reps should I start with?"),
-    or when a distinctive word of what it wants (in under a quarter of the chunks: not "run"
-    or "pain") is in the sentence's section, its heading and the retrieved passages of that
-    article under it (with no section, its passage before it): "eccentric" or "nordic" for
-    "... when performing these" in the section on eccentric exercises, which lists the Nordic
-    curl. "How much pain is ok while running?" names nothing of that section."""
+    """Whether ``c``, a sentence that leans on something it does not name, answers the ask (it
+    may then open the answer and keeps its full score): yes when the ask wants nothing the
+    sentence lacks ("How many reps should I start with?"), or when a distinctive word of what
+    it wants (in under a quarter of the chunks: not "run" or "pain") is in the sentence's
+    section, its heading and the retrieved passages of that article under it (with no section,
+    its passage before it): "eccentric" or "nordic" for "... when performing these" in the
+    section on eccentric exercises, which lists the Nordic curl. "How much pain is ok while
+    running?" names nothing of that section."""
     wanted = asks_for - set(terms(c.span.text))
     if not wanted:
         return True
