@@ -189,8 +189,10 @@ class LexicalIndex:
 
     def doc_freq(self, term: str) -> int:
         """How many content chunks hold ``term`` (a stemmed term; 0 when unknown)."""
-        i = self.table.term_id.get(term) if self.table is not None else None
-        return 0 if i is None or self.table is None else int(self.table.indptr[i + 1] - self.table.indptr[i])
+        if self.table is None:
+            return 0
+        i = self.table.term_id.get(term)
+        return 0 if i is None else int(self.table.indptr[i + 1] - self.table.indptr[i])
 
     def covers(self, term: str, min_docs: int = 3) -> bool:
         """True when a one-word ``term`` occurs in at least ``min_docs`` content chunks (a
