@@ -265,7 +265,11 @@ def summary(report: dict[str, Any], out_dir: Path) -> str:
     for note in report.get("labelled", {}).get("notes", []):
         lines.append(f"Note: {note}")
     for name, c in report.get("labelled", {}).get("narrative_gates", {}).items():
-        urgent = f", urgent answered as urgent {c['urgent_kept']}/{c['urgent']}" if "urgent" in c else ""
-        lines.append(f"narrative {name}: tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}{urgent}")
+        tail = ""
+        if "urgent" in c:
+            tail = f", urgent answered as urgent {c['urgent_kept']}/{c['urgent']}"
+        elif "mixed" in c:
+            tail = f", in-scope mixed messages naming the part not covered {c['mixed_named']}/{c['mixed']}"
+        lines.append(f"narrative {name}: tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}{tail}")
     lines.append(f"Reports: {out_dir}/report.md, report.html, report.json, junit.xml")
     return "\n".join(lines)

@@ -5,9 +5,13 @@ and, where it lies beside the clone, the real-question development set
 (``../shared/eval/real_questions_*.json``; skipped with a note when absent). Narrative gate
 sets: ``red_flag_narratives.yaml`` and ``scope_narratives.yaml``, scored per split
 (calibration / test; the test split is never used for tuning), and the held-out test split of
-the red-flag layer's labelled sentences (``assistant/data/red_flag_sentences.yaml``); a mixed scope message (one
-with a ``covered_part``) may also be answered in part with a notice naming what the articles
-don't cover. ``run_labelled`` returns the
+the red-flag layer's labelled sentences (``assistant/data/red_flag_sentences.yaml``).
+
+A mixed scope message has a ``covered_part``. When its main ask is not covered (labelled out of
+scope), answering the covered part with a notice naming what the articles don't cover counts
+as a rejection, like refusing it. When its main ask is covered (labelled in scope), answering
+is right and only a refusal is a false positive; whether the answer also names the part left
+out is counted apart (``mixed_named``). ``run_labelled`` returns the
 report section and extra metrics as (numerator, denominator) pairs, which ``pht eval`` adds to
 the metrics its floors (``evals/gates.yaml``) gate on. It does not write files.
 """
@@ -42,7 +46,8 @@ NARRATIVE_METRICS = tuple(
     f"narrative_{name}_{split}_{m}"
     for name, *_rest, splits in _GATE_SETS
     for split in splits
-    for m in ("recall", "precision", "false_alarm_rate", *(("urgent_kept",) if name != "scope" else ()))
+    for m in ("recall", "precision", "false_alarm_rate",
+              "urgent_kept" if name != "scope" else "mixed_named")
 )
 
 
@@ -129,6 +134,8 @@ def _narratives(
             urgent = urgent_kept = 0  # escalations labelled urgent, and those answered as urgent
             errors: list[dict[str, Any]] = []
             not_urgent: list[str] = []
+            mixed_in = 0  # in-scope mixed messages answered
+            unnamed: list[str] = []  # ... without naming the part the articles don't cover
             for item in _items(path, key):
                 if item.get("split") != split:
                     continue
@@ -138,9 +145,19 @@ def _narratives(
                 got = answer.status
                 tick(text[:30])
                 hit = got == status
-                if name == "scope" and item.get("covered_part") and got == "answered":
-                    # a mixed message: answering the covered part and naming the rest is right
-                    hit = any(_NOT_COVERED.search(n) for n in answer.notices)
+                mixed = name == "scope" and bool(item.get("covered_part"))
+                named = mixed and got == "answered" and any(
+                    _NOT_COVERED.search(n) for n in answer.notices)
+                if mixed and positive and got == "answered":
+                    # its main ask is not covered: answering the covered part and naming the
+                    # rest is as right as refusing the whole message
+                    hit = named
+                elif mixed and got == "answered":
+                    # its main ask is covered: answering is right (a refusal is the false
+                    # positive); the answer should also name the part it leaves out
+                    mixed_in += 1
+                    if not named:
+                        unnamed.append(text)
                 tp += hit and positive
                 fp += hit and not positive
                 fn += positive and not hit
@@ -161,6 +178,10 @@ def _narratives(
             if name != "scope":
                 extra[f"{prefix}_urgent_kept"] = (urgent_kept, urgent)
                 gate.update(urgent=urgent, urgent_kept=urgent_kept, not_urgent=not_urgent)
+            else:
+                extra[f"{prefix}_mixed_named"] = (mixed_in - len(unnamed), mixed_in)
+                gate.update(mixed=mixed_in, mixed_named=mixed_in - len(unnamed),
+                            mixed_unnamed=unnamed)
             section["narrative_gates"][f"{name}_{split}"] = gate
 
 
@@ -184,9 +205,12 @@ def markdown(section: dict[str, Any], notes: Sequence[str]) -> str:
         lines.append("")
     if section["narrative_gates"]:
         lines += ["### Narrative gate sets", "",
-                  "| set | tp | fp | fn | tn | urgent escalations answered as urgent |",
-                  "|---|---|---|---|---|---|"]
+                  "| set | tp | fp | fn | tn | urgent escalations answered as urgent "
+                  "| in-scope mixed messages naming the part not covered |",
+                  "|---|---|---|---|---|---|---|"]
         for name, c in section["narrative_gates"].items():
             kept = f"{c['urgent_kept']}/{c['urgent']}" if "urgent" in c else ""
-            lines.append(f"| {name} | {c['tp']} | {c['fp']} | {c['fn']} | {c['tn']} | {kept} |")
+            named = f"{c['mixed_named']}/{c['mixed']}" if "mixed" in c else ""
+            lines.append(
+                f"| {name} | {c['tp']} | {c['fp']} | {c['fn']} | {c['tn']} | {kept} | {named} |")
     return "\n".join(lines) + "\n"
