@@ -68,8 +68,8 @@ class Assistant:
         self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
         self.red_flag_model = load_red_flag_model(embedder.fingerprint(), default_rules().flag_ids())
         model = load_model(embedder.fingerprint())
-        self.filler = (  # the build's stored head vectors, else heads embedded when first seen
-            FillerFilter(model, embedder.embed, lambda ids: self.retriever.head_vectors(ids))
+        self.filler = (  # the build's stored vectors, else embedded when first seen
+            FillerFilter(model, embedder.embed, lambda ids: self.retriever.filler_vectors(ids))
             if model is not None else None
         )
 

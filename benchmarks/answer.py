@@ -52,8 +52,8 @@ def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> floa
 
 
 def store_heads(settings: Any, embedder: Any) -> None:
-    """Store the active build's sentence head vectors (``ingest.heads``), as ingest does."""
-    from ingest.heads import write_build_heads
+    """Store the active build's filler-scorer vectors (``ingest.heads``), as ingest does."""
+    from ingest.heads import has_filler_vectors, write_build_heads
     from ingest.store import IndexStore, make_client
     from ingest.tables import folder_for
 
@@ -61,7 +61,7 @@ def store_heads(settings: Any, embedder: Any) -> None:
     build = store.active_build()
     assert build is not None and store.tables_dir is not None
     folder = folder_for(store.tables_dir, store.prefix, build)
-    if not (folder / "head_vectors.npy").is_file():
+    if not has_filler_vectors(folder):
         write_build_heads(folder, embedder)
 
 

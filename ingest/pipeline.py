@@ -29,7 +29,7 @@ from core.text import content_hash
 from ingest.classify import classify_blocks, sentence_kind
 from ingest.dedupe import mark_chunk_duplicates, mark_sentence_duplicates
 from ingest.embed import Embedder
-from ingest.heads import write_build_heads
+from ingest.heads import has_filler_vectors, write_build_heads
 from ingest.load import load_corpus
 from ingest.models import BlockKind, Chunk, IngestSummary, Sentence, SourceDoc, Unit
 from ingest.segment import segment_blocks, split_sentences
@@ -142,6 +142,7 @@ def ingest(
     digest = corpus_hash(loaded.docs, fp, embedder.max_tokens)
     pointer = store.pointer()
     if not rebuild and pointer.get("corpus") == digest and store.fingerprint() == fp:
+        _complete_filler_vectors(store, embedder)
         return _unchanged(store, loaded.warnings, pointer, t0)
     prepared = prepare(loaded.docs, embedder)
     summary = IngestSummary(
@@ -173,8 +174,9 @@ def ingest(
             root.mkdir(parents=True, exist_ok=True)
             folder = folder_for(root, store.prefix, build)
             write_tables(folder, records["chunks"], records["sentences"])
-            # the filler scorer's head vectors, embedded once per build (earlier builds' reused)
-            # (only from a build of the same embedding model: heads are keyed by text alone)
+            # the filler scorer's vectors (heads, sentences alone), embedded once per build
+            # (earlier builds' reused, only from a build of the same embedding model: they are
+            # keyed by text alone)
             reuse = [folder_for(root, store.prefix, prev)] if prev and compatible and not rebuild else []
             write_build_heads(folder, embedder, reuse=reuse)
 
@@ -232,6 +234,20 @@ def _old_ids(store: IndexStore) -> set[str]:
             tables.close()
     return {i for kind in ("chunks", "sentences")
             for recs in store.pages(kind, embeddings=False) for i in recs.ids}
+
+
+def _complete_filler_vectors(store: IndexStore, embedder: Embedder) -> None:
+    """An unchanged build made before the filler scorer's vectors of the sentences alone were
+    stored gets them now (its heads are reused), so answers need not embed them."""
+    build = store.active_build()
+    if build is None or store.tables_dir is None:
+        return
+    folder = folder_for(store.tables_dir, store.prefix, build)
+    if (folder / "records.sqlite").is_file() and not has_filler_vectors(folder):
+        try:
+            write_build_heads(folder, embedder)
+        except (OSError, sqlite3.Error):
+            pass  # a read-only index: answers embed these when they first need them
 
 
 def _unchanged(

@@ -95,3 +95,25 @@ def test_one_model_call_per_message_and_the_same_answers(with_heads, real_embedd
         batched.calls.clear()
         a, b = fast.ask(message, turns), slow.ask(message, turns)
         assert len(batched.calls) == 1 and a.answer == b.answer, (message, batched.calls)
+
+
+def test_the_filler_scorer_reads_the_vectors_it_was_trained_on(with_heads, real_embedder) -> None:
+    """It was trained on sentences embedded alone; the index embeds a sentence with its section
+    heading. The vectors stored for it must be the sentences alone (and their heads)."""
+    from assistant.answering.informative import features, head
+
+    a = build_assistant(with_heads, embedder=real_embedder, backend="extractive")
+    assert a.filler is not None
+    spans = [s for p in a.retriever.passages.values() for s in p.sentences if s.kind == "content"]
+    ids, texts = [s.id for s in spans], [s.text for s in spans]
+    stored = a.retriever.filler_vectors(ids)
+    assert stored is not None
+    model = a.filler.model
+    served = model.probability(features(*stored))
+    trained = model.probability(features(real_embedder.embed(texts),
+                                         real_embedder.embed([head(t) for t in texts])))
+    assert np.allclose(served, trained, atol=1e-4)
+    # what it read before: the index's sentence vectors, which carry the section heading
+    indexed = np.vstack([a.retriever.sentences.vector(i) for i in ids])
+    before = model.probability(features(indexed, stored[1]))
+    assert float(np.abs(before - trained).max()) > 0.1

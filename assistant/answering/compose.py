@@ -214,9 +214,7 @@ class Composer:
                               str(table.meta[span.id]["dup_key"]))
                 )
         if self.filler is not None and out:
-            drop = self.filler.filler(
-                [c.span.id for c in out], [c.span.text for c in out], [c.vector for c in out]
-            )
+            drop = self.filler.filler([c.span.id for c in out], [c.span.text for c in out])
             out = [c for c in out if c.span.id not in drop]
         return out
 

@@ -8,9 +8,11 @@ regression over the embedding model's vectors of the whole sentence and of its f
 decides, trained on the team's own
 labelled sentences (``assistant/data/sentence_kinds.yaml``, written for many injuries and
 blog styles, not taken from the corpus) by ``pht train-informative``, which writes
-``assistant/data/informative_model.json``. The sentence vectors are the ones the index
-already stores; the head vectors are the ones stored with the build (``ingest.heads``) or, for a
-build without them, embedded once per sentence and cached. The model is only used with the embedding
+``assistant/data/informative_model.json``. It reads the vectors it was trained on: of the
+sentence alone, not the index's sentence vectors (embedded with their section heading, which
+made "This has been a go-to exercise for all my clients" look informative), and of its head;
+both are stored with the build (``ingest.heads``) or, for a build without them, embedded once
+per sentence and cached. The model is only used with the embedding
 model it was trained on (same fingerprint); otherwise nothing is filtered. It does not read
 the question: relevance is ``extractive.relevance``'s job.
 """
@@ -75,16 +77,20 @@ def load_model(embedder_fingerprint: str, path: Path = MODEL_FILE) -> Informativ
     )
 
 
+Stored = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray] | None]
+
+
 class FillerFilter:
     """Which quotable sentences are filler, for one embedding model; thread-safe cache.
 
-    ``stored(ids)`` gives the head vectors the index build holds for those sentence ids (None
-    when it holds none); only without them are heads embedded here, all in one call.
+    ``stored(ids)`` gives the vectors the index build holds for those sentence ids, of the
+    sentences alone and of their heads (None when it holds none); only without them are they
+    embedded here, all in one call.
     """
 
     def __init__(
         self, model: InformativeModel, embed: Callable[[Sequence[str]], np.ndarray],
-        stored: Callable[[Sequence[str]], np.ndarray | None] | None = None,
+        stored: Stored | None = None,
     ):
         self.model = model
         self.embed = embed
@@ -92,14 +98,15 @@ class FillerFilter:
         self._filler: dict[str, bool] = {}
         self._lock = threading.Lock()
 
-    def filler(self, ids: Sequence[str], texts: Sequence[str], vectors: Sequence[np.ndarray]) -> set[str]:
-        """The ids among ``ids`` whose sentence is filler (``vectors``: stored sentence vectors)."""
+    def filler(self, ids: Sequence[str], texts: Sequence[str]) -> set[str]:
+        """The ids among ``ids`` whose sentence (``texts``, as answers quote them) is filler."""
         todo = [i for i, sid in enumerate(ids) if sid not in self._filler]
         if todo:
-            heads = self.stored([ids[i] for i in todo]) if self.stored is not None else None
-            if heads is None:
-                heads = self.embed([head(texts[i]) for i in todo])
-            prob = self.model.probability(features(np.vstack([vectors[i] for i in todo]), heads))
+            got = self.stored([ids[i] for i in todo]) if self.stored is not None else None
+            if got is None:
+                both = self.embed([*(texts[i] for i in todo), *(head(texts[i]) for i in todo)])
+                got = both[: len(todo)], both[len(todo) :]
+            prob = self.model.probability(features(*got))
             with self._lock:
                 for i, pr in zip(todo, prob, strict=True):
                     self._filler[ids[i]] = bool(pr < self.model.threshold)

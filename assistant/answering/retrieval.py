@@ -28,7 +28,7 @@ from assistant.models import Passage, QuoteSpan
 from core.errors import IndexMissingError
 from core.text import normalize
 from ingest.embed import Embedder
-from ingest.heads import read_head_vectors
+from ingest.heads import read_bare_vectors, read_head_vectors
 from ingest.leases import hold, release
 from ingest.store import CONTENT, IndexStore
 from ingest.tables import BuildTables, ChunkRow, open_or_build
@@ -216,8 +216,9 @@ class Retriever:
         self._kinds = self.tables.kind_counts()
         self._n_content_sentences = int(self._sentences.count())
         self.lexical = LexicalIndex.from_table(self.tables.bm25)
-        # sentence head vectors stored with the build (ingest.heads), if it has them
+        # the filler scorer's vectors stored with the build (ingest.heads), if it has them
         self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
+        self._bare = read_bare_vectors(self.tables.folder, self.tables.n_sentences)
         # the content query's hits for the last few vectors (a message's asks are each asked
         # by the scope gate and by the search)
         self._dense_memo: OrderedDict[bytes, list[tuple[str, float]]] = OrderedDict()
@@ -227,15 +228,17 @@ class Retriever:
         self._known: OrderedDict[str, np.ndarray] = OrderedDict()
         self._known_lock = threading.Lock()
 
-    def head_vectors(self, sentence_ids: Sequence[str]) -> np.ndarray | None:
-        """The stored head vectors of these sentences (see ``ingest.heads``), or None when the
-        build has none (or lacks one of them)."""
-        if self._heads is None:
+    def filler_vectors(self, sentence_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored vectors of these sentences alone and of their heads (see
+        ``ingest.heads``), or None when the build has none (or lacks one of them)."""
+        if self._heads is None or self._bare is None:
             return None
         rows = [self.sentences.lookup(sid) for sid in sentence_ids]
         if any(r is None for r in rows):
             return None
-        return np.asarray(self._heads[[r[0] for r in rows if r is not None]], dtype=np.float32)
+        at = [r[0] for r in rows if r is not None]
+        return (np.asarray(self._bare[at], dtype=np.float32),
+                np.asarray(self._heads[at], dtype=np.float32))
 
     # --- ranking -------------------------------------------------------------
     def remember(self, texts: Sequence[str], vectors: np.ndarray, keep: int = 64) -> None:
