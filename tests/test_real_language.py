@@ -88,6 +88,8 @@ def test_nothing_has_worked_is_in_scope(assistant: Assistant) -> None:
         "I had surgical reattachment of my hamstring tendon 8 weeks ago. How long until I can "
         "run again after the reattachment surgery?",
         "My hamstring gets tight on the bike. What saddle height should I use?",
+        "My high hamstring tendinopathy is sore after runs and my GP gave me pregabalin 75mg. "
+        "Can I take 150mg before a long run?",
     ],
 )
 def test_neighbouring_topics_are_not_covered(assistant: Assistant, question: str) -> None:

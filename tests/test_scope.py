@@ -94,6 +94,18 @@ def test_lexicon_features_count_distinct_terms() -> None:
     assert f.max_sim == 0.3 and f.strong == 2 and f.out == 2
 
 
+def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
+    gate = ScopeGate()
+    ask = "Can I take 150mg of pregabalin before a long run?"
+    story = "My GP gave me pregabalin 75 mg for the hamstring tendinopathy."
+    assert gate.features(f"{story} {ask}", 0.3, ask=ask).out == 2  # "150mg", "pregabalin"
+    assert gate.features(f"{story} Should I keep running?", 0.3,
+                         ask="Should I keep running?").out == 0  # named in the story only
+    for covered in ("Is 3/10 pain ok in 3 sets of 15 reps?", "Will a cortisone injection fix it?",
+                    "Does it hurt in April, after 10 miles or a 5 min warm-up?"):
+        assert gate.features(covered, 0.3).out == 0, covered
+
+
 def test_out_of_domain_terms_lower_the_score() -> None:
     w = ScopeGate().weights
     base = ScopeFeatures(0.4, strong=1)

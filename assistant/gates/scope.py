@@ -139,10 +139,13 @@ class ScopeGate:
         self.strong_rx = _terms_rx(data["in_domain"]["strong"])
         self.weak_rx = _terms_rx(data["in_domain"]["weak"])
         self.out_rx = _terms_rx(data["out_domain"])
+        patterns = [str(p) for p in data.get("out_domain_patterns", [])]
+        self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
         self.weights = ScopeWeights(**data["weights"])
         self.reply: str = str(data["reply"]).strip()
-        self.lexicon = hashlib.sha1(
-            json.dumps([data["in_domain"], data["out_domain"]], sort_keys=True).encode()
+        self.lexicon = hashlib.sha1(json.dumps(
+            [data["in_domain"], data["out_domain"], *([patterns] if patterns else [])],
+            sort_keys=True).encode()
         ).hexdigest()[:12]
         self.calibration = calibration
         self.embedder = embedder
@@ -161,6 +164,8 @@ class ScopeGate:
         ...                ask="How long after a reattachment can I run?")
         >>> (f.strong > 0, f.out > 0)
         (True, True)
+        >>> g.features("My PHT is better. Can I go up to 600mg of gabapentin?", 0.5).out
+        2
         """
         text = normalize(question, lower=True)
         asked = normalize(ask, lower=True) if ask is not None else text
@@ -168,7 +173,9 @@ class ScopeGate:
         def hits(rx: re.Pattern[str], where: str) -> int:
             return len(set(rx.findall(where)))
 
-        out = {t for t in self.out_rx.findall(asked) if not self.covers(t)}
+        found = [*self.out_rx.findall(asked), *(m.group(0) for rx in self.out_patterns
+                                                 for m in rx.finditer(asked))]
+        out = {t for t in found if not self.covers(t)}
         return ScopeFeatures(
             float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out)
         )
