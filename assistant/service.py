@@ -144,10 +144,15 @@ class Assistant:
             draft.notices.insert(0, gate.message)
         asks = self._asks(query, vec, vectors)
         if gate.status != "red_flag":
-            covered = (
-                asks if gate.intents & {"promotion", "diagnosis"}
-                else self._covered(query, vec, asks, vectors)
-            )
+            if "diagnosis" in gate.intents:
+                covered = asks
+            elif "promotion" in gate.intents:
+                # the product asks are answered by the promotion note; the message's other
+                # asks ("...and how long before training?") face the scope gate on their own
+                covered = [a for a in asks if "promotion" in detect_intents(a[0])
+                           or self._covered_alone(query, a)]
+            else:
+                covered = self._covered(query, vec, asks, vectors)
             if gate.status == "out_of_scope" or not covered:
                 draft.status = "out_of_scope"
                 draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
@@ -326,6 +331,19 @@ class Assistant:
             return kept if kept or whole_out else asks
         decide = self.scope.decide_features
         return [ask for ask, row in zip(asks, rows[-len(asks):], strict=True) if decide(row[1])]
+
+    def _covered_alone(self, query: str, ask: Ask) -> bool:
+        """Whether the articles cover ``ask`` of the message ``query``, judged by its own words
+        and embedding (the message's embedding, which its product question dominates, would
+        make every ask look out of scope); the story's in-domain words count, as they do for
+        every ask (``ScopeGate.features``)."""
+        if self.scope is None:
+            return True
+        text, _query, v = ask
+        f = self.scope.features(query, self.retriever.max_similarity(v), text)
+        if self.scope_model is not None and not self.scope.corpus_terms(text):
+            return not self.scope_model.out_of_scope(scope_vector(v, v, f))
+        return self.scope.decide_features(f)
 
     def composer(self) -> Composer:
         """The composition steps over the index build loaded now (one per question)."""

@@ -151,3 +151,25 @@ def test_a_product_ask_next_to_a_running_ask_gets_both_answered(assistant: Assis
     promo = [c for c in a.citations if c.kind != "content"]
     assert promo, "the product ask is answered by naming the promotion"
     assert len(a.citations) > len(promo), "the running ask is answered from the articles too"
+
+
+@pytest.mark.parametrize("question,uncovered", [
+    ("I keep seeing the HEAL amino drink advertised on a running podcast and my sit bone has "
+     "ached for a year. Is HEAL worth buying, and how many hours before a run should I drink it?",
+     "how many hours before a run should I drink it?"),
+    ("My high hamstring has been sore for months. Is the HEAL supplement any good, and what "
+     "time of day should I take it?", "what time of day should I take it?"),
+])
+def test_a_product_message_names_its_uncovered_ask_instead_of_quoting_around_it(
+    assistant: Assistant, question: str, uncovered: str,
+) -> None:
+    a = assistant.ask(question)
+    assert a.status == "answered"
+    assert all(c.kind != "content" for c in a.citations), "no quotes for the supplement timing"
+    assert any("don't cover" in n and uncovered in n for n in a.notices), a.notices
+
+
+def test_a_product_message_still_answers_its_covered_ask(assistant: Assistant) -> None:
+    a = assistant.ask("Is the HEAL supplement any good, and should I stop running for a few weeks?")
+    assert not any("don't cover" in n for n in a.notices), a.notices
+    assert any(c.kind == "content" for c in a.citations)
