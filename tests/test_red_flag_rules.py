@@ -39,6 +39,9 @@ def test_imprecise_hits_are_left_to_the_learned_layer(question: str, flag: str) 
         "A stress fracture in my shin healed years ago, no problems since",
         "Zero numbness or tingling, only the usual ache when sitting",
         "The physio couldn't find any weakness in my foot",
+        "Got through 7 out of 10 intervals before the light went, hamstring barely a 1",
+        "I finished 8/10 hill repeats and the ache was a 2",
+        "9 out of 10 runners in my club have had a sore hamstring",
     ],
 )
 def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str) -> None:
@@ -52,6 +55,7 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("My physio thinks I have a stress fracture in my pelvis", "bone_stress"),
         ("I tore my hamstring 3 years ago and now it is numb down my leg again", "nerve"),
         ("my pain was 8/10 on the hills today", "pain_over_5"),
+        ("the pain was 7 out of 10 on the intervals", "pain_over_5"),
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
     ],
 )

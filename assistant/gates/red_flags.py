@@ -255,8 +255,8 @@ class RedFlagRules:
             patterns += self.pain_weak
         for rx in patterns:
             for m in rx.finditer(text):
-                if rx in self.pain_weak and self.units.match(text, m.end()):
-                    continue
+                if self.units.match(text, m.end()):
+                    continue  # "a 10 mile run"; "7 out of 10 intervals" is a count
                 values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
                 if not values or max(values) > 10:
                     continue
