@@ -12,6 +12,7 @@ questions or know about retrieval.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -244,10 +245,9 @@ def _complete_filler_vectors(store: IndexStore, embedder: Embedder) -> None:
         return
     folder = folder_for(store.tables_dir, store.prefix, build)
     if (folder / "records.sqlite").is_file() and not has_filler_vectors(folder):
-        try:
+        # a read-only index: answers embed these when they first need them
+        with contextlib.suppress(OSError, sqlite3.Error):
             write_build_heads(folder, embedder)
-        except (OSError, sqlite3.Error):
-            pass  # a read-only index: answers embed these when they first need them
 
 
 def _unchanged(
