@@ -88,6 +88,11 @@ def test_a_bare_yes_or_no_is_judged_as_the_questions_proposition() -> None:
     assert guard("No [1].", [ICE]) == ""
     guard = MeaningGuard("Is 5/10 squat pain ok in the first month?")
     assert "5/10" in guard("Yes.", [ICE])
+    # "No." denies what a cited sentence affirms: caught as well (it used to pass, its negation
+    # having no cue to attribute it to)
+    guard = MeaningGuard("Do calf raises build the strength the Achilles tendon needs?")
+    assert "negates" in guard("No. [2]", [CALF])
+    assert MeaningGuard("Will rest alone cure Achilles pain?")("No [2].", [CALF]) == ""
     assert bare_answer("Yes, within limits.") == ""
 
 

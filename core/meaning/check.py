@@ -156,10 +156,21 @@ def analyze(text: str, *, negate: bool = False) -> Statement:
             continue
         odd = sum(1 for c in cues if c.negates and c.covers(i)) % 2
         polarity.append((1 if odd else -1) if negate else (-1 if odd else 1))
+    if negate:  # the answer "no" negates the whole sentence: a cue over all of it says so
+        cues.append(Cue("forward", "no", 0, 0, 0, len(words)))
     return Statement(
         text, tuple(words), tuple(_concepts(words, blocked)), tuple(polarity), tuple(cues),
         tuple(mentions),
     )
+
+
+def proposition(question: str, answer: str) -> Statement:
+    """A yes/no question's proposition as a statement, negated when the answer is "no".
+
+    >>> proposition("Will stretching fix it?", "no").polarity_of("@fix")
+    -1
+    """
+    return analyze(question.strip().rstrip("?").strip() + ".", negate=answer == "no")
 
 
 def _negation_is_about(neg: Statement, concept: str, other: frozenset[str]) -> bool:
