@@ -202,7 +202,8 @@ class Assistant:
                 yield part + "\n\n"
         else:
             t = time.perf_counter()
-            compose.extractive(*main, passages, draft, gate.intents, queries, ranks)
+            one = asks[0][0] if len(asks) == 1 else ""  # a yes/no ask may get a short answer
+            compose.extractive(*main, passages, draft, gate.intents, queries, ranks, yes_no=one)
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"

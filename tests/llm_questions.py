@@ -16,9 +16,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from assistant.llm.meaning import bare_answer, proposition
+from assistant.llm.meaning import bare_answer
 from assistant.models import Answer
-from core.meaning.check import analyze, contradiction
+from core.meaning.check import analyze, contradiction, proposition
 from core.meaning.normalize import split_sentences
 from evals.dataset import Claim, load_cases
 from evals.matcher import Label, match_claims

@@ -173,3 +173,34 @@ def test_a_product_message_still_answers_its_covered_ask(assistant: Assistant) -
     a = assistant.ask("Is the HEAL supplement any good, and should I stop running for a few weeks?")
     assert not any("don't cover" in n for n in a.notices), a.notices
     assert any(c.kind == "content" for c in a.citations)
+
+
+@pytest.mark.parametrize("question", [
+    "Will stretching fix my high hamstring pain?",
+    "I've stretched every day for a month and my sit bone still aches. Will more stretching fix it?",
+    "Will a cortisone injection fix PHT?",
+])
+def test_a_yes_no_ask_the_quotes_answer_opens_with_a_short_no(
+    assistant: Assistant, question: str,
+) -> None:
+    import re
+
+    from assistant.answering.verdict import verdict
+
+    a = assistant.ask(question)
+    first = a.answer.split("\n\n")[0]
+    m = re.fullmatch(r"Short answer: no \[(\d+)\]\.", first)
+    assert m, a.answer
+    deciding = next(c for c in a.citations if c.marker == int(m.group(1)))
+    ask = question.split(". ")[-1]
+    assert verdict(ask, [(deciding.marker, deciding.quote)]) is not None  # that quote says "no"
+
+
+@pytest.mark.parametrize("question", [
+    "Does foam rolling help PHT?",  # the articles' word is on passive treatments, not foam rolling
+    "Should I stretch my hamstrings?",  # no quoted sentence says "you should not stretch"
+    "How many sets of eccentric exercises should I do?",
+    "Will stretching fix it, and how long does PHT take to heal?",  # two asks: no one verdict
+])
+def test_no_short_answer_when_the_quotes_do_not_state_it(assistant: Assistant, question: str) -> None:
+    assert "Short answer" not in assistant.ask(question).answer

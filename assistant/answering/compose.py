@@ -32,6 +32,7 @@ from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import LexicalIndex, terms
 from assistant.answering.notes import EditorialNote, touched
 from assistant.answering.retrieval import Retriever
+from assistant.answering.verdict import verdict
 from assistant.gates.message import ask_kind
 from assistant.models import Citation, Passage, QuoteSpan
 from core.settings import Settings
@@ -129,11 +130,14 @@ class Composer:
     def extractive(
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
         intents: frozenset[str], asks: Sequence[tuple[str, np.ndarray]] = (),
-        ranks: Sequence[dict[str, int]] = (),
+        ranks: Sequence[dict[str, int]] = (), yes_no: str = "",
     ) -> None:
         """Choose and quote the sentences that answer; with several ``asks``, each ask's best
         sentence opens the answer and a sentence scores by the ask it answers best (ranked by
-        its passage's rank for that ask, ``ranks`` from ``retrieve_asks``)."""
+        its passage's rank for that ask, ``ranks`` from ``retrieve_asks``). ``yes_no`` is the
+        message's one ask as written: when it is a yes/no question that the quoted sentences
+        decide (``assistant.answering.verdict``), a short answer citing the deciding sentence
+        goes first."""
         pinned = self.superseding_ids(query)
         if intents & {"diagnosis", "evaluation"}:  # the articles' advice to get evaluated opens
             hit = self._anchor_span(*self._evaluation_anchor())
@@ -187,6 +191,9 @@ class Composer:
         text, cites = compose_answer(
             picked, lead=self.texts["lead"], first_marker=len(draft.citations) + 1
         )
+        short = verdict(yes_no, [(c.marker, c.quote) for c in cites if c.kind != "heading"])
+        if short is not None:
+            draft.parts.append(self.texts["short_answer"][short.answer].format(marker=short.marker))
         draft.parts.append(text)
         draft.citations.extend(cites)
 

@@ -27,7 +27,7 @@ import yaml
 
 from assistant.answering.notes import EditorialNote
 from assistant.models import Passage
-from core.meaning.check import Statement, analyze, contradiction
+from core.meaning.check import Statement, analyze, contradiction, proposition
 from core.meaning.normalize import normalize, split_sentences, stem, tokenize
 
 _MARKERS = re.compile(r"\[\s*(?:passage\s*)?\d[\d,;\s]*\]", re.IGNORECASE)
@@ -53,11 +53,6 @@ def bare_answer(sentence: str) -> str:
     if not m or re.search(r"\w", text[m.end() :]):
         return ""
     return m.group(1).lower()
-
-
-def proposition(question: str, answer: str) -> Statement:
-    """The question's proposition as a statement, negated when the answer is "no"."""
-    return analyze(question.strip().rstrip("?").strip() + ".", negate=answer == "no")
 
 
 def _has(stems: Sequence[str], phrase: tuple[str, ...]) -> list[int]:

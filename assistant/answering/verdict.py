@@ -1,0 +1,117 @@
+"""A short "no" for a yes/no ask, only when a quoted sentence states it.
+
+``verdict(ask, quoted)`` reads the ask as a proposition ("Will stretching fix my hamstring
+pain?" -> "stretching will fix my hamstring pain") and checks it against each quoted sentence
+with the negation-aware meaning check the generative mode and the evals use
+(``core.meaning.check``). The lead is "no" when a quoted sentence states the opposite of the
+proposition and no quoted sentence states the proposition itself. More conditions keep it
+checkable by a reader:
+
+- the deciding sentence is about all of the ask's subject (the ask's words other than the
+  topic words and the effect asked about, "help" or "fix") and names one of those words
+  itself: "Passive treatments won't work" does not decide "Does foam rolling help?", although
+  foam rolling is a passive treatment, and "hamstring stretching does not help" does not
+  decide "Does dynamic stretching help?";
+- the deciding sentence states it without a condition or a time limit ("if", "until",
+  "initially"...): "Don't be afraid if the pain with sitting is not going away initially" does
+  not answer "Will my sitting pain go away?";
+- the ask is a plain, affirmative yes/no question: it opens with a verb such as "does",
+  "will", "should", offers no alternatives with "or", and negates nothing ("Is stretching not
+  the answer?" gets no lead: "no" would read both ways).
+
+There is no "yes" lead: agreement between two sentences is a weaker signal than a contradiction
+(the proposition is "supported" by any sentence on the same topic that negates nothing), so a
+"yes" is left to the quotes. Pure: no model, no IO. The caller renders the lead
+(``answer_texts.yaml``: ``short_answer``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.meaning.check import Statement, analyze, generic, polarity_conflict, proposition
+from core.meaning.normalize import stem
+
+# a yes/no question opens with its verb: "Will stretching fix it?", "Is a cortisone shot worth it?"
+_YES_NO = re.compile(
+    r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?(?:do|does|did|is|are|was|were|will|would|can|"
+    r"could|should|must|has|have|am)\b",
+    re.IGNORECASE,
+)
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)  # "Is it X or Y?" is not answered by yes or no
+# what a yes/no ask claims of its subject: "Does foam rolling help?" is about foam rolling, and
+# "Passive treatments are not going to be the fix" shares only the effect with it
+EFFECTS = frozenset({"@fix", "work"})
+# a negation under a condition or a time limit does not decide a yes/no ("Don't be afraid if
+# the pain with sitting is not going away initially" does not answer "Will it go away?")
+_CONDITIONAL = re.compile(
+    r"\b(?:if|unless|until|when|whenever|every time|initially|at first|yet|sometimes|perhaps|"
+    r"maybe|might|may)\b", re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    answer: str  # "no"
+    marker: int  # the citation number of the quoted sentence that states it
+
+
+def is_yes_no(ask: str) -> bool:
+    """Whether ``ask`` is a plain yes/no question.
+
+    >>> is_yes_no("Will stretching fix it?"), is_yes_no("Is it PHT or sciatica?")
+    (True, False)
+    >>> is_yes_no("How many sets?"), is_yes_no("Stretching fixes it.")
+    (False, False)
+    """
+    text = ask.strip()
+    return text.endswith("?") and bool(_YES_NO.match(text)) and not _CHOICE.search(text)
+
+
+def verdict(ask: str, quoted: Sequence[tuple[int, str]]) -> Verdict | None:
+    """The "no" the ``quoted`` sentences ((citation number, text), in answer order) give
+    ``ask``, or None when they do not state it.
+
+    >>> verdict("Will stretching fix my high hamstring pain?",
+    ...         [(1, "Most runners have already tried hamstring stretching and it does not help.")])
+    Verdict(answer='no', marker=1)
+    >>> verdict("Does foam rolling help PHT?", [(1, "Passive treatments won't work!")]) is None
+    True
+    """
+    if not is_yes_no(ask):
+        return None
+    claim = proposition(ask, "yes")
+    if any(p < 0 for p in claim.polarity):
+        return None  # "Is stretching not the answer?": a "no" would read both ways
+    sources = [(marker, analyze(text)) for marker, text in quoted]
+    if any(_states(claim, s) for _m, s in sources):
+        return None
+    against = [marker for marker, s in sources if _decides(claim, s)]
+    return Verdict("no", against[0]) if against else None
+
+
+def _subject(claim: Statement) -> list[tuple[str, str]]:
+    """(stem, concept) of the claim's words that are not topic words nor the effect asked about."""
+    return [(stem(w), c) for w, c in zip(claim.words, claim.concepts, strict=True)
+            if c and c not in generic() and c not in EFFECTS]
+
+
+def _decides(claim: Statement, source: Statement) -> bool:
+    """``source`` states the opposite of ``claim``, unconditionally, and is about all of the
+    claim's subject, naming at least one of its words itself: "hamstring stretching does not
+    help" does not decide "Does dynamic stretching help?", nor "Passive treatments won't work"
+    "Does foam rolling help?"."""
+    if not polarity_conflict(claim, source) or _CONDITIONAL.search(source.text):
+        return False
+    subject = _subject(claim)
+    named = {stem(w) for w in source.words}
+    return bool(subject) and all(c in source.concept_set() for _w, c in subject) and any(
+        w in named for w, _c in subject)
+
+
+def _states(claim: Statement, source: Statement) -> bool:
+    """``source`` affirms all of the claim's subject and effect and negates none of it."""
+    wanted = claim.concept_set() - generic()
+    return bool(wanted) and all(source.polarity_of(c) == 1 for c in wanted)

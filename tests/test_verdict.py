@@ -1,0 +1,56 @@
+"""The short "no" lead of a yes/no ask: only when a quoted sentence states it (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.verdict import is_yes_no, verdict
+
+STRETCH = "Most of the runners I see with this condition have already tried hamstring stretching and it does not help."
+PASSIVE = ("Passive treatments whether injections or modalities are not going to be the fix for "
+           "this treatment or this problem.")
+SITTING_GUIDE = ("Pain with sitting as a guide on whether or not you should run or not run is not "
+                 "reliable or predictive in my experience.")
+
+
+@pytest.mark.parametrize(("ask", "quoted", "marker"), [
+    ("Will stretching fix my high hamstring pain?", [(1, "Treatment depends on severity."), (2, STRETCH)], 2),
+    ("Does stretching help PHT?", [(3, STRETCH)], 3),
+    ("Will a cortisone injection fix PHT?", [(1, "Passive treatments won't work!"), (2, PASSIVE)], 2),
+    ("Is sitting pain a reliable guide for whether to run?", [(4, SITTING_GUIDE)], 4),
+    ("So is stretching the answer?", [(1, STRETCH)], 1),
+])
+def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
+    ask: str, quoted: list[tuple[int, str]], marker: int,
+) -> None:
+    v = verdict(ask, quoted)
+    assert v is not None and (v.answer, v.marker) == ("no", marker)
+
+
+@pytest.mark.parametrize(("ask", "quoted"), [
+    # the deciding sentence must name the subject itself, and all of it
+    ("Does foam rolling help PHT?", [(1, "Passive treatments won't work!"), (2, PASSIVE)]),
+    ("Does foam rolling fix PHT?", [(2, PASSIVE)]),  # "fix" is the effect, not the subject
+    ("Does dynamic stretching help?", [(1, STRETCH)]),
+    # a condition or a time limit decides nothing
+    ("Will my sitting pain go away?", [(1, "Don't be afraid if the pain with sitting is not going away initially.")]),
+    ("Does stretching help PHT?", [(1, "If you stretch too early, stretching does not help PHT.")]),
+    # a quoted sentence stating the proposition itself: the quotes disagree, no lead
+    ("Is stretching the answer for PHT?", [(1, STRETCH), (2, "Stretching is the answer.")]),
+    # not a plain affirmative yes/no question
+    ("Is it PHT or sciatica?", [(1, STRETCH)]),
+    ("Does stretching help or hurt PHT?", [(1, STRETCH)]),  # a choice, not a yes/no
+    ("Is stretching not the answer?", [(1, "Stretching is the answer to PHT.")]),
+    ("Is stretching not the answer?", [(1, STRETCH)]),
+    ("Why doesn't stretching help?", [(1, STRETCH)]),
+    # nothing quoted says the opposite
+    ("Will strengthening help my tendon?", [(1, STRETCH)]),
+    ("Does stretching help PHT?", []),
+])
+def test_no_lead_when_the_quotes_do_not_state_it(ask: str, quoted: list[tuple[int, str]]) -> None:
+    assert verdict(ask, quoted) is None
+
+
+def test_yes_no_questions_open_with_their_verb() -> None:
+    assert is_yes_no("Should I keep running?") and is_yes_no("and does it help?")
+    assert not is_yes_no("What helps?") and not is_yes_no("Does it help.")
