@@ -156,6 +156,24 @@ def test_no_history_means_no_rewrite() -> None:
     assert rewrite_followup("is it bad?", []) == "is it bad?"
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How is it treated?", "How is proximal hamstring tendinopathy (PHT) treated?"),
+    ("so how do I fix it?", "How do I fix proximal hamstring tendinopathy (PHT)?"),
+    ("What causes it?", "What causes proximal hamstring tendinopathy (PHT)?"),
+    ("Will it go away on its own?", "Will proximal hamstring tendinopathy (PHT) go away on its own?"),
+])
+def test_a_first_message_about_it_asks_about_pht(question: str, expected: str) -> None:
+    assert rewrite_followup(question, []) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "What time is it?", "Is it raining?", "Is it contagious?", "Is it ok to run?",
+    "I rolled my ankle, how do I fix it?", "Does stretching fix it?", "Who is it?",
+])
+def test_a_first_message_naming_anything_else_keeps_its_it(question: str) -> None:
+    assert rewrite_followup(question, []) == question
+
+
 def test_entities_are_data_driven() -> None:
     ids = [e.id for e in default_followup_rules().entities]
     assert {"pht", "sitting_pain", "nordic", "hills"} <= set(ids)
@@ -164,7 +182,8 @@ def test_entities_are_data_driven() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=80), st.lists(st.text(max_size=60), max_size=3))
 def test_never_raises_and_empty_history_is_identity(question: str, past: list[str]) -> None:
-    assert rewrite_followup(question, []) == question
+    first = rewrite_followup(question, [])  # only a bare question about "it" names the subject
+    assert first == question or "(PHT)" in first
     out = rewrite_followup(question, [user(p) for p in past])
     assert isinstance(out, str)
 

@@ -204,3 +204,9 @@ def test_a_yes_no_ask_the_quotes_answer_opens_with_a_short_no(
 ])
 def test_no_short_answer_when_the_quotes_do_not_state_it(assistant: Assistant, question: str) -> None:
     assert "Short answer" not in assistant.ask(question).answer
+
+
+def test_a_first_message_about_it_is_answered_about_pht(assistant: Assistant) -> None:
+    a = assistant.ask("How is it treated?")
+    assert a.status == "answered" and "PHT" in a.standalone_question
+    assert assistant.ask("What time is it?").status == "out_of_scope"

@@ -10,7 +10,9 @@ it follows a body part or complaint the message names itself ("my ankle is swoll
 on it?") or introduces a place ("that spot at the top of my thigh"); a
 short question with no topic of its own that asks for an amount or a duration ("how many
 sets?") gets "with <topic>". Anything else is a question that stands on its own and is
-returned unchanged: "What is PHT?", "Can I keep running?", "What's the capital of France?". Earlier user turns are rewritten first, so topics carry
+returned unchanged: "What is PHT?", "Can I keep running?", "What's the capital of France?". A
+first message that asks about "it" and names nothing else ("How is it treated?") is about the
+assistant's subject, PHT. Earlier user turns are rewritten first, so topics carry
 through a chain of follow-ups. Pure and deterministic; assistant turns are ignored. It
 does not use an LLM (``prompts/condense.yaml`` is the generative alternative).
 """
@@ -71,6 +73,8 @@ class FollowupRules:
         self.measure = re.compile(data["measure_words"], _I)
         self.generic = frozenset(str(data["generic_words"]).split())
         self.borrow_kinds = frozenset(data["borrow_kinds"])
+        self.default_topic = str(data["default_topic"])
+        self.default_words = frozenset(str(data["default_topic_words"]).split())
         self.templates: Mapping[str, str] = data["templates"]
         self.entities = tuple(
             Entity(
@@ -170,7 +174,20 @@ class FollowupRules:
             found = self.entities_in(normalize(standalone))
             if found:
                 state = _State(normalize(standalone), found)
-        return self._rewrite(question, state)
+        return self._rewrite(question, state) if state else self._first(question)
+
+    def _first(self, question: str) -> str:
+        """A message with no topic before it: "it" in a question that names nothing else
+        ("How is it treated?") is the assistant's subject (``default_topic``)."""
+        body = self.openers.sub("", normalize(question)).strip()
+        ref = self._referring(body)
+        if ref is None or self.entities_in(body) or self._own_subject(body, ref):
+            return question
+        rest = body[: ref.start()] + " " + body[ref.end() :]
+        if any(w not in self.default_words for w in re.findall(r"[a-z']+", rest.lower())):
+            return question
+        topic = next(e for e in self.entities if e.id == self.default_topic)
+        return _sentence(body[: ref.start()] + topic.phrase + body[ref.end() :])
 
 
 def _sentence(text: str) -> str:
