@@ -157,10 +157,10 @@ def test_no_history_means_no_rewrite() -> None:
 
 
 @pytest.mark.parametrize(("question", "expected"), [
-    ("How is it treated?", "How is proximal hamstring tendinopathy (PHT) treated?"),
-    ("so how do I fix it?", "How do I fix proximal hamstring tendinopathy (PHT)?"),
-    ("What causes it?", "What causes proximal hamstring tendinopathy (PHT)?"),
-    ("Will it go away on its own?", "Will proximal hamstring tendinopathy (PHT) go away on its own?"),
+    ("How is it treated?", "How is PHT treated?"),
+    ("so how do I fix it?", "How do I fix PHT?"),
+    ("What causes it?", "What causes PHT?"),
+    ("Will it go away on its own?", "Will PHT go away on its own?"),
 ])
 def test_a_first_message_about_it_asks_about_pht(question: str, expected: str) -> None:
     assert rewrite_followup(question, []) == expected
@@ -183,7 +183,7 @@ def test_entities_are_data_driven() -> None:
 @given(st.text(max_size=80), st.lists(st.text(max_size=60), max_size=3))
 def test_never_raises_and_empty_history_is_identity(question: str, past: list[str]) -> None:
     first = rewrite_followup(question, [])  # only a bare question about "it" names the subject
-    assert first == question or "(PHT)" in first
+    assert first == question or "PHT" in first
     out = rewrite_followup(question, [user(p) for p in past])
     assert isinstance(out, str)
 

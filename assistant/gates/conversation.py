@@ -186,8 +186,7 @@ class FollowupRules:
         rest = body[: ref.start()] + " " + body[ref.end() :]
         if any(w not in self.default_words for w in re.findall(r"[a-z']+", rest.lower())):
             return question
-        topic = next(e for e in self.entities if e.id == self.default_topic)
-        return _sentence(body[: ref.start()] + topic.phrase + body[ref.end() :])
+        return _sentence(body[: ref.start()] + self.default_topic + body[ref.end() :])
 
 
 def _sentence(text: str) -> str:
