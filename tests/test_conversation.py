@@ -158,7 +158,12 @@ def test_no_history_means_no_rewrite() -> None:
 
 @pytest.mark.parametrize(("question", "expected"), [
     ("How is it treated?", "How is PHT treated?"),
-    ("so how do I fix it?", "How do I fix PHT?"),
+    ("so how do I fix it?", "How is PHT treated?"),
+    ("how serious is it?", "How serious is PHT?"),
+    # a bare ask for advice asks how PHT is treated
+    ("What should I do?", "How is PHT treated?"),
+    ("what is my next step", "How is PHT treated?"),
+    ("Any tips?", "How is PHT treated?"),
     ("What causes it?", "What causes PHT?"),
     ("Will it go away on its own?", "Will PHT go away on its own?"),
 ])
@@ -169,8 +174,9 @@ def test_a_first_message_about_it_asks_about_pht(question: str, expected: str) -
 @pytest.mark.parametrize("question", [
     "What time is it?", "Is it raining?", "Is it contagious?", "Is it ok to run?",
     "I rolled my ankle, how do I fix it?", "Does stretching fix it?", "Who is it?",
+    "I am bored, what should I do?", "My knee hurts. What should I do?", "Help?",
 ])
-def test_a_first_message_naming_anything_else_keeps_its_it(question: str) -> None:
+def test_a_first_message_naming_anything_else_is_left_as_written(question: str) -> None:
     assert rewrite_followup(question, []) == question
 
 

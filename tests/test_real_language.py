@@ -210,3 +210,10 @@ def test_a_first_message_about_it_is_answered_about_pht(assistant: Assistant) ->
     a = assistant.ask("How is it treated?")
     assert a.status == "answered" and "PHT" in a.standalone_question
     assert assistant.ask("What time is it?").status == "out_of_scope"
+
+
+@pytest.mark.parametrize("question", ["What should I do?", "What is my next step?", "Any tips?"])
+def test_a_bare_first_ask_for_advice_gets_the_treatment(assistant: Assistant, question: str) -> None:
+    a = assistant.ask(question)  # it had quoted running form or sitting pain
+    assert a.status == "answered"
+    assert any("loading" in c.quote or "strength" in c.quote for c in a.citations), a.answer

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.gate_data import load_data
+from assistant.gates.message import ask_kind, has_subject
 from assistant.models import Turn
 from core.text import normalize
 
@@ -178,8 +179,12 @@ class FollowupRules:
 
     def _first(self, question: str) -> str:
         """A message with no topic before it: "it" in a question that names nothing else
-        ("How is it treated?") is the assistant's subject (``default_topic``)."""
+        ("How is it treated?") is the assistant's subject (``default_topic``), and a bare ask
+        for advice ("What should I do?", "Any tips?") asks how that is treated."""
         body = self.openers.sub("", normalize(question)).strip()
+        if ask_kind(body) == "advice" and not has_subject(body):
+            # "What should I do?", "Any tips?": what to do about the assistant's subject
+            return str(self.templates["advice"]).format(topic=self.default_topic)
         ref = self._referring(body)
         if ref is None or self.entities_in(body) or self._own_subject(body, ref):
             return question
