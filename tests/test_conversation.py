@@ -171,6 +171,12 @@ def test_a_first_message_about_it_asks_about_pht(question: str, expected: str) -
     assert rewrite_followup(question, []) == expected
 
 
+def test_only_the_first_message_takes_the_default_topic() -> None:
+    knee = [user("My knee hurts after every run."), Turn("assistant", "...")]
+    assert rewrite_followup("What should I do?", knee) == "What should I do?"
+    assert rewrite_followup("How is it treated?", knee) == "How is it treated?"
+
+
 @pytest.mark.parametrize("question", [
     "What time is it?", "Is it raining?", "Is it contagious?", "Is it ok to run?",
     "I rolled my ankle, how do I fix it?", "Does stretching fix it?", "Who is it?",

@@ -175,10 +175,12 @@ class FollowupRules:
             found = self.entities_in(normalize(standalone))
             if found:
                 state = _State(normalize(standalone), found)
-        return self._rewrite(question, state) if state else self._first(question)
+        if state is None and not users:  # the conversation's first message
+            return self._first(question)
+        return self._rewrite(question, state)
 
     def _first(self, question: str) -> str:
-        """A message with no topic before it: "it" in a question that names nothing else
+        """The first message of a conversation: "it" in a question that names nothing else
         ("How is it treated?") is the assistant's subject (``default_topic``), and a bare ask
         for advice ("What should I do?", "Any tips?") asks how that is treated."""
         body = self.openers.sub("", normalize(question)).strip()
