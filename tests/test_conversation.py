@@ -303,3 +303,12 @@ def test_a_message_that_opens_by_changing_the_subject_is_not_rewritten(question:
 def test_the_same_words_inside_a_follow_up_do_not_stop_it(question: str) -> None:
     history = [user("How many reps of nordic curls should I do?")]
     assert rewrite_followup(question, history) != question
+
+
+def test_how_long_it_takes_refers_to_the_topic_but_extraposed_it_does_not() -> None:
+    # "it is ok to", "does it help to" are the empty "it" of English; "how long does it take
+    # to heal" asks how long the thing talked about takes (it was masked, then judged alone)
+    assert rewrite_followup("How long does it take to heal?", PHT) == (
+        "How long does proximal hamstring tendinopathy (PHT) take to heal?")
+    assert rewrite_followup("How long does it take to heal?", []) == "How long does PHT take to heal?"
+    assert rewrite_followup("Does it help to stretch?", PHT) == "Does it help to stretch?"
