@@ -179,6 +179,7 @@ def test_a_product_message_still_answers_its_covered_ask(assistant: Assistant) -
     "Will stretching fix my high hamstring pain?",
     "I've stretched every day for a month and my sit bone still aches. Will more stretching fix it?",
     "Will a cortisone injection fix PHT?",
+    "Should I stretch my hamstrings?",
 ])
 def test_a_yes_no_ask_the_quotes_answer_opens_with_a_short_no(
     assistant: Assistant, question: str,
@@ -198,7 +199,7 @@ def test_a_yes_no_ask_the_quotes_answer_opens_with_a_short_no(
 
 @pytest.mark.parametrize("question", [
     "Does foam rolling help PHT?",  # the articles' word is on passive treatments, not foam rolling
-    "Should I stretch my hamstrings?",  # no quoted sentence says "you should not stretch"
+    "Should I stretch after my run?",  # nothing quoted is about stretching after a run
     "How many sets of eccentric exercises should I do?",
     "Will stretching fix it, and how long does PHT take to heal?",  # two asks: no one verdict
 ])

@@ -19,6 +19,9 @@ SITTING_GUIDE = ("Pain with sitting as a guide on whether or not you should run 
     ("Will a cortisone injection fix PHT?", [(1, "Passive treatments won't work!"), (2, PASSIVE)], 2),
     ("Is sitting pain a reliable guide for whether to run?", [(4, SITTING_GUIDE)], 4),
     ("So is stretching the answer?", [(1, STRETCH)], 1),
+    # "should I do X?" asks whether doing X helps
+    ("Should I stretch my hamstrings?", [(2, STRETCH)], 2),
+    ("Should I get a cortisone injection for my high hamstring pain?", [(1, PASSIVE)], 1),
 ])
 def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     ask: str, quoted: list[tuple[int, str]], marker: int,
@@ -32,6 +35,8 @@ def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     ("Does foam rolling help PHT?", [(1, "Passive treatments won't work!"), (2, PASSIVE)]),
     ("Does foam rolling fix PHT?", [(2, PASSIVE)]),  # "fix" is the effect, not the subject
     ("Does dynamic stretching help?", [(1, STRETCH)]),
+    ("Should I stretch after my run?", [(1, STRETCH)]),  # nothing quoted is about "after a run"
+    ("Should I see a doctor?", [(1, STRETCH)]),
     # a condition or a time limit decides nothing
     ("Will my sitting pain go away?", [(1, "Don't be afraid if the pain with sitting is not going away initially.")]),
     ("Does stretching help PHT?", [(1, "If you stretch too early, stretching does not help PHT.")]),

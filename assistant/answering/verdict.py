@@ -1,7 +1,8 @@
 """A short "no" for a yes/no ask, only when a quoted sentence states it.
 
 ``verdict(ask, quoted)`` reads the ask as a proposition ("Will stretching fix my hamstring
-pain?" -> "stretching will fix my hamstring pain") and checks it against each quoted sentence
+pain?" -> "stretching will fix my hamstring pain"; "Should I stretch my hamstrings?" ->
+"stretching my hamstrings helps") and checks it against each quoted sentence
 with the negation-aware meaning check the generative mode and the evals use
 (``core.meaning.check``). The lead is "no" when a quoted sentence states the opposite of the
 proposition and no quoted sentence states the proposition itself. More conditions keep it
@@ -39,6 +40,9 @@ _YES_NO = re.compile(
     r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?(?:do|does|did|is|are|was|were|will|would|can|"
     r"could|should|must|has|have|am)\b",
     re.IGNORECASE,
+)
+_SHOULD = re.compile(
+    r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?should i (?P<act>.+?)\W*$", re.IGNORECASE,
 )
 _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)  # "Is it X or Y?" is not answered by yes or no
 # what a yes/no ask claims of its subject: "Does foam rolling help?" is about foam rolling, and
@@ -82,7 +86,7 @@ def verdict(ask: str, quoted: Sequence[tuple[int, str]]) -> Verdict | None:
     """
     if not is_yes_no(ask):
         return None
-    claim = proposition(ask, "yes")
+    claim = _claim(ask)
     if any(p < 0 for p in claim.polarity):
         return None  # "Is stretching not the answer?": a "no" would read both ways
     sources = [(marker, analyze(text)) for marker, text in quoted]
@@ -90,6 +94,16 @@ def verdict(ask: str, quoted: Sequence[tuple[int, str]]) -> Verdict | None:
         return None
     against = [marker for marker, s in sources if _decides(claim, s)]
     return Verdict("no", against[0]) if against else None
+
+
+def _claim(ask: str) -> Statement:
+    """The ask's proposition. "Should I stretch my hamstrings?" asks whether stretching them
+    helps: an ask for advice on doing something claims that it helps, unless it names an
+    effect of its own ("Should I expect it to help?")."""
+    m = _SHOULD.match(ask.strip())
+    if m and not any(c in EFFECTS for c in analyze(m["act"]).concepts):
+        return analyze(f"{m['act']} helps.")
+    return proposition(ask, "yes")
 
 
 def _subject(claim: Statement) -> list[tuple[str, str]]:
