@@ -56,6 +56,11 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("I tore my hamstring 3 years ago and now it is numb down my leg again", "nerve"),
         ("my pain was 8/10 on the hills today", "pain_over_5"),
         ("the pain was 7 out of 10 on the intervals", "pain_over_5"),
+        # a time or a distance after a /10 score is not a count: still pain
+        ("My hamstring is 9/10 x 2 weeks when running. Can I keep running?", "pain_over_5"),
+        ("Running, it's 8 out of 10 mins in. Should I push through?", "pain_over_5"),
+        ("Running makes my hamstring 9/10 am and pm", "pain_over_5"),
+        ("my hamstring hurts 8/10 miles 3-6 of every run", "pain_over_5"),
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
     ],
 )

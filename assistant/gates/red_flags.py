@@ -105,6 +105,7 @@ class RedFlagRules:
         self.pain_strong = tuple(_rx(p) for p in pain["strong"])
         self.pain_weak = tuple(_rx(p) for p in pain["weak"])
         self.pain_words, self.units = _rx(pain["pain_words"]), _rx(pain["units"])
+        self.counted = _rx(pain["counted"])
         self.lower_bound, self.upper_bound = _rx(pain["lower_bound"]), _rx(pain["upper_bound"])
         self.sitting, self.running = _rx(pain["sitting_words"]), _rx(pain["running_words"])
         self.exercise = _rx(pain["exercise_words"])
@@ -250,12 +251,12 @@ class RedFlagRules:
         return self._pain_hit(text, reported)[0]
 
     def _pain_hit(self, text: str, reported: bool) -> tuple[str, int]:
-        patterns = list(self.pain_strong)
+        patterns = [(rx, self.counted) for rx in self.pain_strong]
         if self.pain_words.search(text):
-            patterns += self.pain_weak
-        for rx in patterns:
+            patterns += [(rx, self.units) for rx in self.pain_weak]
+        for rx, units in patterns:
             for m in rx.finditer(text):
-                if self.units.match(text, m.end()):
+                if units.match(text, m.end()):
                     continue  # "a 10 mile run"; "7 out of 10 intervals" is a count
                 values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
                 if not values or max(values) > 10:
