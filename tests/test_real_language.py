@@ -175,30 +175,30 @@ def test_a_product_message_still_answers_its_covered_ask(assistant: Assistant) -
     assert any(c.kind == "content" for c in a.citations)
 
 
-@pytest.mark.parametrize("question", [
-    "Will stretching fix my high hamstring pain?",
-    "I've stretched every day for a month and my sit bone still aches. Will more stretching fix it?",
-    "Will a cortisone injection fix PHT?",
-    "Should I stretch my hamstrings?",
+@pytest.mark.parametrize(("question", "deciding"), [
+    ("Will stretching fix my high hamstring pain?", "stretching and it does not help"),
+    ("I've stretched every day for a month and my sit bone still aches. Will more stretching "
+     "fix it?", "stretching and it does not help"),
+    ("Will a cortisone injection fix PHT?", "injections or modalities are not going to be the fix"),
+    ("Should I stretch my hamstrings?", "stretching and it does not help"),
 ])
 def test_a_yes_no_ask_the_quotes_answer_opens_with_a_short_no(
-    assistant: Assistant, question: str,
+    assistant: Assistant, question: str, deciding: str,
 ) -> None:
     import re
-
-    from assistant.answering.verdict import verdict
 
     a = assistant.ask(question)
     first = a.answer.split("\n\n")[0]
     m = re.fullmatch(r"Short answer: no \[(\d+)\]\.", first)
     assert m, a.answer
-    deciding = next(c for c in a.citations if c.marker == int(m.group(1)))
-    ask = question.split(". ")[-1]
-    assert verdict(ask, [(deciding.marker, deciding.quote)]) is not None  # that quote says "no"
+    quote = next(c.quote for c in a.citations if c.marker == int(m.group(1)))
+    assert deciding in quote  # the cited sentence is the one that says "no"
 
 
 @pytest.mark.parametrize("question", [
     "Does foam rolling help PHT?",  # the articles' word is on passive treatments, not foam rolling
+    "Does foam rolling help the problem?",  # "the problem" names nothing: no way round that
+    "Will dry needling fix the problem?",
     "Should I stretch after my run?",  # nothing quoted is about stretching after a run
     "How many sets of eccentric exercises should I do?",
     "Will stretching fix it, and how long does PHT take to heal?",  # two asks: no one verdict

@@ -34,6 +34,14 @@ def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     # the deciding sentence must name the subject itself, and all of it
     ("Does foam rolling help PHT?", [(1, "Passive treatments won't work!"), (2, PASSIVE)]),
     ("Does foam rolling fix PHT?", [(2, PASSIVE)]),  # "fix" is the effect, not the subject
+    # "the problem" names no subject: the sentence naming it does not name foam rolling
+    ("Does foam rolling help the problem?", [(2, PASSIVE)]),
+    ("Will dry needling fix the problem?", [(2, PASSIVE)]),
+    ("Will PRP fix this problem?", [(2, PASSIVE)]),
+    ("Will it fix the problem?", [(2, PASSIVE)]),
+    # a question about the reader, not whether something helps
+    ("Has my tendon been stressed correctly?",
+     [(1, "The tendon hasn't been stressed correctly during your training.")]),
     ("Does dynamic stretching help?", [(1, STRETCH)]),
     ("Should I stretch after my run?", [(1, STRETCH)]),  # nothing quoted is about "after a run"
     ("Should I see a doctor?", [(1, STRETCH)]),

@@ -8,11 +8,13 @@ with the negation-aware meaning check the generative mode and the evals use
 proposition and no quoted sentence states the proposition itself. More conditions keep it
 checkable by a reader:
 
-- the deciding sentence is about all of the ask's subject (the ask's words other than the
-  topic words and the effect asked about, "help" or "fix") and names one of those words
-  itself: "Passive treatments won't work" does not decide "Does foam rolling help?", although
-  foam rolling is a passive treatment, and "hamstring stretching does not help" does not
-  decide "Does dynamic stretching help?";
+- the ask asks whether something helps, works or can be relied on (not "Has my tendon been
+  stressed correctly?": a question about the reader);
+- the deciding sentence names each part of the ask's subject (the ask's words other than the
+  topic words, the effect asked about and nouns such as "the problem") in the ask's own words:
+  "Passive treatments won't work" does not decide "Does foam rolling help?", although foam
+  rolling is a passive treatment, and "hamstring stretching does not help" does not decide
+  "Does dynamic stretching help?";
 - the deciding sentence states it without a condition or a time limit ("if", "until",
   "initially"...): "Don't be afraid if the pain with sitting is not going away initially" does
   not answer "Will my sitting pain go away?";
@@ -48,6 +50,12 @@ _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)  # "Is it X or Y?" is not answere
 # what a yes/no ask claims of its subject: "Does foam rolling help?" is about foam rolling, and
 # "Passive treatments are not going to be the fix" shares only the effect with it
 EFFECTS = frozenset({"@fix", "work"})
+# a lead answers whether something helps, works or can be relied on, never a question about the
+# reader ("Has my tendon been stressed correctly?" is theirs to ask a clinician)
+ASKED = EFFECTS | {"reliabl", "effectiv", "worth", "good"}
+# nouns that name no subject of their own ("Does foam rolling help the problem?" is about foam
+# rolling, whatever sentence names "the problem")
+_EMPTY = frozenset({"treatment", "problem", "condition", "thing", "issu", "injuri", "area", "way"})
 # a negation under a condition or a time limit does not decide a yes/no ("Don't be afraid if
 # the pain with sitting is not going away initially" does not answer "Will it go away?")
 _CONDITIONAL = re.compile(
@@ -89,6 +97,8 @@ def verdict(ask: str, quoted: Sequence[tuple[int, str]]) -> Verdict | None:
     claim = _claim(ask)
     if any(p < 0 for p in claim.polarity):
         return None  # "Is stretching not the answer?": a "no" would read both ways
+    if not claim.concept_set() & ASKED:
+        return None
     sources = [(marker, analyze(text)) for marker, text in quoted]
     if any(_states(claim, s) for _m, s in sources):
         return None
@@ -106,23 +116,28 @@ def _claim(ask: str) -> Statement:
     return proposition(ask, "yes")
 
 
-def _subject(claim: Statement) -> list[tuple[str, str]]:
-    """(stem, concept) of the claim's words that are not topic words nor the effect asked about."""
-    return [(stem(w), c) for w, c in zip(claim.words, claim.concepts, strict=True)
-            if c and c not in generic() and c not in EFFECTS]
+def _subject(claim: Statement) -> dict[str, set[str]]:
+    """The claim's subject: its words other than topic words, the effect asked about and nouns
+    that name nothing ("the problem"), as stems grouped by concept ("cortisone injection" is
+    one group, @passive)."""
+    groups: dict[str, set[str]] = {}
+    for w, c in zip(claim.words, claim.concepts, strict=True):
+        if c and c not in generic() and c not in ASKED and stem(w) not in _EMPTY:
+            groups.setdefault(c, set()).add(stem(w))
+    return groups
 
 
 def _decides(claim: Statement, source: Statement) -> bool:
-    """``source`` states the opposite of ``claim``, unconditionally, and is about all of the
-    claim's subject, naming at least one of its words itself: "hamstring stretching does not
-    help" does not decide "Does dynamic stretching help?", nor "Passive treatments won't work"
-    "Does foam rolling help?"."""
+    """``source`` states the opposite of ``claim``, unconditionally, and names each part of the
+    claim's subject in one of the claim's own words: "hamstring stretching does not help" does
+    not decide "Does dynamic stretching help?", nor "Passive treatments won't work ... for this
+    problem" "Does foam rolling help the problem?"; "injections ... are not going to be the fix"
+    decides "Will a cortisone injection fix PHT?"."""
     if not polarity_conflict(claim, source) or _CONDITIONAL.search(source.text):
         return False
     subject = _subject(claim)
     named = {stem(w) for w in source.words}
-    return bool(subject) and all(c in source.concept_set() for _w, c in subject) and any(
-        w in named for w, _c in subject)
+    return bool(subject) and all(words & named for words in subject.values())
 
 
 def _states(claim: Statement, source: Statement) -> bool:
