@@ -143,6 +143,7 @@ class Assistant:
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
         asks = self._asks(query, vec, vectors)
+        quote = True  # whether the articles are quoted for the message's asks
         if gate.status != "red_flag":
             if "diagnosis" in gate.intents:
                 covered = asks
@@ -153,7 +154,8 @@ class Assistant:
                            or self._covered_alone(query, a)]
             else:
                 covered = self._covered(query, vec, asks, vectors)
-            if gate.status == "out_of_scope" or not covered:
+            product = "promotion" in gate.intents
+            if gate.status == "out_of_scope" or (not covered and not product):
                 draft.status = "out_of_scope"
                 draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
                 draft.notices = []
@@ -163,7 +165,10 @@ class Assistant:
             for ask in asks:
                 if id(ask) not in kept:  # a mixed message: answer what is covered, say the rest
                     draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
-            asks = covered
+            # a product message none of whose asks is covered ("I bought the HEAL supplement.
+            # How long before a run should I take it?"): the promotion note alone answers it
+            quote = bool(covered)
+            asks = covered or asks[:1]
         t = time.perf_counter()
         queries = [(q, v) for _a, q, v in asks]
         main = queries[0]
@@ -181,15 +186,16 @@ class Assistant:
             passages, ranks = compose.merge([compose.retrieve(*focus[0]), passages])
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
-        if "promotion" in gate.intents:
-            compose.promotion(query, draft)
+        if "promotion" in gate.intents:  # found by the sentences naming the product
+            named = [s for s in sentences(query) if "promotion" in detect_intents(s)]
+            compose.promotion(" ".join(named) or query, draft)
         if draft.status == "red_flag":
             compose.red_flag_info(gate.red_flag, draft)
             for part in draft.parts:
                 yield part + "\n\n"
         elif self.llm is not None and "promotion" not in gate.intents:
             yield from self._llm_or_fallback(compose, question, history, query, vec, gate, draft)
-        elif "promotion" in gate.intents and draft.citations:
+        elif "promotion" in gate.intents and (draft.citations or not quote):
             # the product question is answered by the promotion note; the message's other asks
             # ("...and should I take time off?") are answered from the articles after it
             other = [n for n, (a, _q, _v) in enumerate(asks) if "promotion" not in detect_intents(a)]

@@ -159,6 +159,10 @@ def test_a_product_ask_next_to_a_running_ask_gets_both_answered(assistant: Assis
      "how many hours before a run should I drink it?"),
     ("My high hamstring has been sore for months. Is the HEAL supplement any good, and what "
      "time of day should I take it?", "what time of day should I take it?"),
+    # the product named only in the story: the message is still about it (it was refused,
+    # losing the note that the product is advertising)
+    ("I bought the HEAL supplement last week for my high hamstring. How long before a run "
+     "should I take it?", "How long before a run should I take it?"),
 ])
 def test_a_product_message_names_its_uncovered_ask_instead_of_quoting_around_it(
     assistant: Assistant, question: str, uncovered: str,
@@ -166,6 +170,7 @@ def test_a_product_message_names_its_uncovered_ask_instead_of_quoting_around_it(
     a = assistant.ask(question)
     assert a.status == "answered"
     assert all(c.kind != "content" for c in a.citations), "no quotes for the supplement timing"
+    assert any(c.kind == "sponsorship" for c in a.citations), "the HEAL sponsorship is named"
     assert any("don't cover" in n and uncovered in n for n in a.notices), a.notices
 
 
