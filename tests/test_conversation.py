@@ -181,6 +181,8 @@ def test_only_the_first_message_takes_the_default_topic() -> None:
     "What time is it?", "Is it raining?", "Is it contagious?", "Is it ok to run?",
     "I rolled my ankle, how do I fix it?", "Does stretching fix it?", "Who is it?",
     "I am bored, what should I do?", "My knee hurts. What should I do?", "Help?",
+    "What should I do for dinner?", "Any tips for my marathon?", "What should I do if it is 8/10?",
+    "Is it you?", "How did it go?", "IT?", "Is it крапива?", "Is it 2024?", "What is it?",
 ])
 def test_a_first_message_naming_anything_else_is_left_as_written(question: str) -> None:
     assert rewrite_followup(question, []) == question
@@ -195,7 +197,7 @@ def test_entities_are_data_driven() -> None:
 @given(st.text(max_size=80), st.lists(st.text(max_size=60), max_size=3))
 def test_never_raises_and_empty_history_is_identity(question: str, past: list[str]) -> None:
     first = rewrite_followup(question, [])  # only a bare question about "it" names the subject
-    assert first == question or "PHT" in first
+    assert first == question or ("PHT" in first and "pht" not in question.lower())
     out = rewrite_followup(question, [user(p) for p in past])
     assert isinstance(out, str)
 

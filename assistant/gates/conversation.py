@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from assistant.gate_data import load_data
-from assistant.gates.message import ask_kind, has_subject
+from assistant.gates.message import ask_kind
 from assistant.models import Turn
 from core.text import normalize
 
@@ -75,7 +75,8 @@ class FollowupRules:
         self.generic = frozenset(str(data["generic_words"]).split())
         self.borrow_kinds = frozenset(data["borrow_kinds"])
         self.default_topic = str(data["default_topic"])
-        self.default_words = frozenset(str(data["default_topic_words"]).split())
+        self.default_asks = frozenset(str(data["default_topic_asks"]).split())
+        self.default_words = frozenset(str(data["default_topic_words"]).split()) | self.default_asks
         self.templates: Mapping[str, str] = data["templates"]
         self.entities = tuple(
             Entity(
@@ -180,18 +181,19 @@ class FollowupRules:
         return self._rewrite(question, state)
 
     def _first(self, question: str) -> str:
-        """The first message of a conversation: "it" in a question that names nothing else
-        ("How is it treated?") is the assistant's subject (``default_topic``), and a bare ask
-        for advice ("What should I do?", "Any tips?") asks how that is treated."""
+        """The first message of a conversation, when all its words are ``default_topic_words``:
+        "it" in a question about a condition's course or care ("How is it treated?") is the
+        assistant's subject (``default_topic``), and a bare ask for advice ("What should I do?",
+        "Any tips?") asks how that is treated."""
         body = self.openers.sub("", normalize(question)).strip()
-        if ask_kind(body) == "advice" and not has_subject(body):
+        words = re.findall(r"[\w']+", body.lower())  # any letters or digits: "8/10" is words too
+        if any(w not in self.default_words for w in words) or self.entities_in(body):
+            return question
+        if ask_kind(body) == "advice":
             # "What should I do?", "Any tips?": what to do about the assistant's subject
             return str(self.templates["advice"]).format(topic=self.default_topic)
         ref = self._referring(body)
-        if ref is None or self.entities_in(body) or self._own_subject(body, ref):
-            return question
-        rest = body[: ref.start()] + " " + body[ref.end() :]
-        if any(w not in self.default_words for w in re.findall(r"[a-z']+", rest.lower())):
+        if ref is None or not self.default_asks & set(words):
             return question
         return _sentence(body[: ref.start()] + self.default_topic + body[ref.end() :])
 
