@@ -166,6 +166,8 @@ class ScopeGate:
         (True, True)
         >>> g.features("My PHT is better. Can I go up to 600mg of gabapentin?", 0.5).out
         2
+        >>> g.features("My PHT is better. Can I go up to 600 mg of gabapentin?", 0.5).out
+        2
         """
         text = normalize(question, lower=True)
         asked = normalize(ask, lower=True) if ask is not None else text
@@ -173,8 +175,12 @@ class ScopeGate:
         def hits(rx: re.Pattern[str], where: str) -> int:
             return len(set(rx.findall(where)))
 
-        found = [*self.out_rx.findall(asked), *(m.group(0) for rx in self.out_patterns
-                                                 for m in rx.finditer(asked))]
+        # a pattern's match is one hit: "600 mg" is a dose, not a dose and the word "mg"
+        matched = [m for rx in self.out_patterns for m in rx.finditer(asked)]
+        rest = asked
+        for m in matched:
+            rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end() :]
+        found = [*self.out_rx.findall(rest), *(m.group(0) for m in matched)]
         out = {t for t in found if not self.covers(t)}
         return ScopeFeatures(
             float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out)
