@@ -48,6 +48,7 @@ def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     # a condition or a time limit decides nothing
     ("Will my sitting pain go away?", [(1, "Don't be afraid if the pain with sitting is not going away initially.")]),
     ("Does stretching help PHT?", [(1, "If you stretch too early, stretching does not help PHT.")]),
+    ("Does stretching help PHT?", [(1, "Stretching usually does not help PHT.")]),
     # a quoted sentence stating the proposition itself: the quotes disagree, no lead
     ("Is stretching the answer for PHT?", [(1, STRETCH), (2, "Stretching is the answer.")]),
     # not a plain affirmative yes/no question

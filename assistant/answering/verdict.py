@@ -56,11 +56,11 @@ ASKED = EFFECTS | {"reliabl", "effectiv", "worth", "good"}
 # nouns that name no subject of their own ("Does foam rolling help the problem?" is about foam
 # rolling, whatever sentence names "the problem")
 _EMPTY = frozenset({"treatment", "problem", "condition", "thing", "issu", "injuri", "area", "way"})
-# a negation under a condition or a time limit does not decide a yes/no ("Don't be afraid if
-# the pain with sitting is not going away initially" does not answer "Will it go away?")
+# a negation under a condition, a time limit or a hedge does not decide a yes/no ("Don't be
+# afraid if the pain with sitting is not going away initially" does not answer "Will it go away?")
 _CONDITIONAL = re.compile(
-    r"\b(?:if|unless|until|when|whenever|every time|initially|at first|yet|sometimes|perhaps|"
-    r"maybe|might|may)\b", re.IGNORECASE,
+    r"\b(?:if|unless|until|when|whenever|every time|initially|at first|yet|sometimes|usually|often|"
+    r"could|perhaps|maybe|might|may)\b", re.IGNORECASE,
 )
 
 
