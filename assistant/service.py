@@ -208,7 +208,9 @@ class Assistant:
                 yield part + "\n\n"
         else:
             t = time.perf_counter()
-            one = asks[0][0] if len(asks) == 1 else ""  # a yes/no ask may get a short answer
+            # the message's one ask, as the reader wrote it, may get a short answer (not a
+            # follow-up rewritten with the history: "Will they help?" may have lost a word)
+            one = asks[0][0] if len(asks) == 1 and normalize(asks[0][0]) in normalize(question) else ""
             compose.extractive(*main, passages, draft, gate.intents, queries, ranks, yes_no=one)
             timings["compose"] = _ms(t)
             for part in draft.parts:

@@ -212,6 +212,12 @@ def test_no_short_answer_when_the_quotes_do_not_state_it(assistant: Assistant, q
     assert "Short answer" not in assistant.ask(question).answer
 
 
+def test_no_short_answer_for_a_follow_up_rewritten_with_the_history(assistant: Assistant) -> None:
+    history = [Turn("user", "What are dynamic hamstring stretches?"), Turn("assistant", "...")]
+    a = assistant.ask("Will they help?", history)  # read as "Will hamstring stretching help?"
+    assert "stretching" in a.standalone_question and "Short answer" not in a.answer
+
+
 def test_a_first_message_about_it_is_answered_about_pht(assistant: Assistant) -> None:
     a = assistant.ask("How is it treated?")
     assert a.status == "answered" and "PHT" in a.standalone_question

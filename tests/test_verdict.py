@@ -39,12 +39,22 @@ def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     ("Will dry needling fix the problem?", [(2, PASSIVE)]),
     ("Will PRP fix this problem?", [(2, PASSIVE)]),
     ("Will it fix the problem?", [(2, PASSIVE)]),
+    # the sentence must deny the effect asked about, not another word the two share
+    ("Should I use my glute muscles more?", [(1, "Many runners have dominant hamstrings meaning "
+     "they are overusing the hamstrings instead of using the bigger more powerful muscle.")]),
+    ("Should I stress my tendon correctly in training?", [(1, "The tendon hasn't been stressed "
+     "correctly during your training and it doesn't have the resilience to tolerate running.")]),
+    # ...and name the subject before the denial, as what it is about
+    ("Should I run today?", [(1, "What your dad did back in the day does not help today.")]),
+    ("Does hill running help?", [(1, "Flat running does not help on hills.")]),
+    # "a guide" names no subject: sitting pain being no guide says nothing of pain in general
+    ("Is pain a reliable guide?", [(4, SITTING_GUIDE)]),
+    ("Is running pain a reliable guide?", [(4, SITTING_GUIDE)]),
     # a question about the reader, not whether something helps
     ("Has my tendon been stressed correctly?",
      [(1, "The tendon hasn't been stressed correctly during your training.")]),
     ("Does dynamic stretching help?", [(1, STRETCH)]),
     ("Should I stretch after my run?", [(1, STRETCH)]),  # nothing quoted is about "after a run"
-    ("Should I see a doctor?", [(1, STRETCH)]),
     # a condition or a time limit decides nothing
     ("Will my sitting pain go away?", [(1, "Don't be afraid if the pain with sitting is not going away initially.")]),
     ("Does stretching help PHT?", [(1, "If you stretch too early, stretching does not help PHT.")]),

@@ -10,8 +10,12 @@ checkable by a reader:
 
 - the ask asks whether something helps, works or can be relied on (not "Has my tendon been
   stressed correctly?": a question about the reader);
-- the deciding sentence names each part of the ask's subject (the ask's words other than the
-  topic words, the effect asked about and nouns such as "the problem") in the ask's own words:
+- the deciding sentence denies the effect asked about ("...and it does not help"), not another
+  word the two share ("overusing the hamstrings instead of using the glutes" says nothing
+  against "Should I use my glutes more?");
+- it names each part of the ask's subject (the ask's words other than the topic words, the
+  effect asked about and nouns such as "the problem", "a guide", "today") in the ask's own
+  words, before the denial, as what it is about:
   "Passive treatments won't work" does not decide "Does foam rolling help?", although foam
   rolling is a passive treatment, and "hamstring stretching does not help" does not decide
   "Does dynamic stretching help?";
@@ -55,7 +59,12 @@ EFFECTS = frozenset({"@fix", "work"})
 ASKED = EFFECTS | {"reliabl", "effectiv", "worth", "good"}
 # nouns that name no subject of their own ("Does foam rolling help the problem?" is about foam
 # rolling, whatever sentence names "the problem")
-_EMPTY = frozenset({"treatment", "problem", "condition", "thing", "issu", "injuri", "area", "way"})
+_EMPTY = frozenset({
+    "treatment", "problem", "condition", "thing", "issu", "injuri", "area", "way",
+    # nor do words for a guide or a time: "Is pain a reliable guide?" is not about sitting pain
+    "guid", "indicat", "indicator", "sign", "predictor", "measur", "todai", "tomorrow", "day",
+    "week", "now",
+})
 # a negation under a condition, a time limit or a hedge does not decide a yes/no ("Don't be
 # afraid if the pain with sitting is not going away initially" does not answer "Will it go away?")
 _CONDITIONAL = re.compile(
@@ -135,8 +144,16 @@ def _decides(claim: Statement, source: Statement) -> bool:
     decides "Will a cortisone injection fix PHT?"."""
     if not polarity_conflict(claim, source) or _CONDITIONAL.search(source.text):
         return False
+    # what the sentence denies is the effect asked about ("...and it does not help"), not some
+    # other word the two share ("overusing the hamstrings instead of using the glutes")
+    denied = [i for i, c in enumerate(source.concepts)
+              if c in ASKED and source.polarity[i] < 0 and claim.polarity_of(c) > 0]
+    if not denied:
+        return False
     subject = _subject(claim)
-    named = {stem(w) for w in source.words}
+    # the subject is named before the denial, as what it is about: "what your dad did back in
+    # the day does not help today" says nothing of running today
+    named = {stem(w) for w in source.words[: denied[0]]}
     return bool(subject) and all(words & named for words in subject.values())
 
 
