@@ -27,7 +27,7 @@ from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
 from assistant.gates.check import check_question, standalone_query
 from assistant.gates.conversation import Entity, default_followup_rules
-from assistant.gates.intents import detect_intents
+from assistant.gates.intents import detect_intents, product_words
 from assistant.gates.message import ask_kind, has_subject, read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
@@ -154,7 +154,10 @@ class Assistant:
                            or self._covered_alone(query, a)]
             else:
                 covered = self._covered(query, vec, asks, vectors)
-            product = "promotion" in gate.intents
+            # a product message none of whose asks is covered is about the product only when
+            # the articles' promotion names it ("I bought the HEAL supplement. How long before
+            # a run should I take it?"); an iron supplement or a 10k's sponsor is not covered
+            product = "promotion" in gate.intents and (bool(covered) or self._promoted(query))
             if gate.status == "out_of_scope" or (not covered and not product):
                 draft.status = "out_of_scope"
                 draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
@@ -186,20 +189,23 @@ class Assistant:
             passages, ranks = compose.merge([compose.retrieve(*focus[0]), passages])
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
-        if "promotion" in gate.intents:  # found by the sentences naming the product
-            named = [s for s in sentences(query) if "promotion" in detect_intents(s)]
-            compose.promotion(" ".join(named) or query, draft)
+        if "promotion" in gate.intents:
+            compose.promotion(_product_text(query), draft)
         if draft.status == "red_flag":
             compose.red_flag_info(gate.red_flag, draft)
             for part in draft.parts:
                 yield part + "\n\n"
         elif self.llm is not None and "promotion" not in gate.intents:
             yield from self._llm_or_fallback(compose, question, history, query, vec, gate, draft)
-        elif "promotion" in gate.intents and (draft.citations or not quote):
+        elif "promotion" in gate.intents:
             # the product question is answered by the promotion note; the message's other asks
             # ("...and should I take time off?") are answered from the articles after it
             other = [n for n, (a, _q, _v) in enumerate(asks) if "promotion" not in detect_intents(a)]
-            if other and len(other) < len(asks):
+            if len(other) == len(asks):  # the product is named in the story: an ask naming
+                # nothing of its own ("Is it any good?") is about the product, one that does
+                # ("Should I stop running for a few weeks?") is answered from the articles
+                other = [n for n in other if has_subject(asks[n][0])]
+            if other and quote:
                 others = [queries[n] for n in other]  # no focus query on this path
                 own = [ranks[n] for n in other] if ranks else []
                 compose.extractive(*others[0], passages, draft, gate.intents - {"promotion"},
@@ -354,6 +360,11 @@ class Assistant:
             return not self.scope_model.out_of_scope(scope_vector(v, v, f))
         return self.scope.decide_features(f)
 
+    def _promoted(self, query: str) -> bool:
+        """Whether ``query`` names a product that the articles' promotion names too."""
+        text = _product_text(query)
+        return bool(product_words(text)) and self.composer().promotion_block(text) is not None
+
     def composer(self) -> Composer:
         """The composition steps over the index build loaded now (one per question)."""
         return Composer(self.retriever, self.settings, self.texts, self.notes, self.filler)
@@ -410,6 +421,12 @@ Ask = tuple[str, str, np.ndarray]  # (ask as written, retrieval query, query vec
 FOCUS_KINDS = frozenset({"exercise", "treatment"})
 FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation
 FOCUS_TOP = 2  # a focus is added when none of the ask's first passages mentions it
+
+
+def _product_text(query: str) -> str:
+    """The sentences of ``query`` that name a product (the promotion block is found by them)."""
+    named = [s for s in sentences(query) if "promotion" in detect_intents(s)]
+    return " ".join(named) or query
 
 
 def _ms(t: float) -> float:

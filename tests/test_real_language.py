@@ -229,3 +229,24 @@ def test_a_bare_first_ask_for_advice_gets_the_treatment(assistant: Assistant, qu
     a = assistant.ask(question)  # it had quoted running form or sitting pain
     assert a.status == "answered"
     assert any("loading" in c.quote or "strength" in c.quote for c in a.citations), a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "My doctor put me on an iron supplement. Should I take it in the morning?",
+    "How much collagen should I take a day for my tendon?",
+    "I got 20% off my new running shoes. Are they good for PHT?",
+])
+def test_a_product_the_articles_do_not_promote_is_not_called_their_promotion(
+    assistant: Assistant, question: str,
+) -> None:
+    a = assistant.ask(question)  # the closest promotional block was named whatever the product
+    assert all(c.kind not in ("sponsorship", "call_to_action") for c in a.citations), a.answer
+    assert "paid promotion" not in a.answer and "sales pitch" not in a.answer
+
+
+def test_a_product_story_still_answers_its_own_ask(assistant: Assistant) -> None:
+    a = assistant.ask("I take HEAL every day. Should I stop running for a few weeks?")
+    assert any(c.kind == "sponsorship" for c in a.citations)  # HEAL is the article's sponsor
+    assert any(c.kind == "content" for c in a.citations), "the running ask was dropped"
+    b = assistant.ask("What time should I take HEAL?")  # the sponsorship, not the coaching pitch
+    assert [c.kind for c in b.citations] == ["sponsorship"]

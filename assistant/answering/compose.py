@@ -29,10 +29,11 @@ from assistant.answering.extractive import (
     states,
 )
 from assistant.answering.informative import FillerFilter
-from assistant.answering.lexical import LexicalIndex, terms
+from assistant.answering.lexical import LexicalIndex, terms, words
 from assistant.answering.notes import EditorialNote, touched
 from assistant.answering.retrieval import Retriever
 from assistant.answering.verdict import verdict
+from assistant.gates.intents import product_words
 from assistant.gates.message import ask_kind
 from assistant.models import Citation, Passage, QuoteSpan
 from core.settings import Settings
@@ -225,15 +226,24 @@ class Composer:
             out = [c for c in out if c.span.id not in drop]
         return out
 
+    def promotion_block(self, query: str) -> Passage | None:
+        """The promotional block the question is about: the closest one naming the product the
+        question names (HEAL), or None when the question names none or a product the articles
+        do not promote ("How much collagen?", "my iron supplement", "20% off my new shoes")."""
+        named = product_words(query)
+        if not named:
+            return None
+        promos = self.retriever.promotions(query, k=PROMOTION_CANDIDATES)
+        return next((p for p in promos if named & set(words(p.text))), None)
+
     def promotion(self, query: str, draft: Draft) -> None:
         """Name the promotional block the question is about (a sponsorship or a sales pitch)
         for what it is, citing it with its kind; no advice is drawn from it."""
-        promos = self.retriever.promotions(query, k=1)
+        p = self.promotion_block(query)
         marker = len(draft.citations) + 1
-        if not promos:
+        if p is None:
             draft.parts.append(self.texts["promotion_absent"])
             return
-        p = promos[0]
         qterms = set(self.retriever.lexical.query_terms(query))
         spans = [s for s in p.sentences if s.kind == p.kind]
         if not spans:
@@ -288,6 +298,9 @@ class Composer:
 
 
 ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/duration ask is
+
+
+PROMOTION_CANDIDATES = 4  # promotional blocks looked at for the one naming the product
 
 
 def _names_referent(

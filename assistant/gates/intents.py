@@ -38,11 +38,21 @@ class IntentRules:
             name: tuple(re.compile(p) for p in data.get(f"case_sensitive_{name}", ()))
             for name in INTENTS
         }
+        self.generic_promotion = frozenset(str(data.get("generic_promotion_words", "")).split())
 
     def _has(self, name: str, raw: str, text: str) -> bool:
         return any(rx.search(text) for rx in self.patterns[name]) or any(
             rx.search(raw) for rx in self.case_sensitive[name]
         )
+
+    def product_words(self, question: str) -> set[str]:
+        """The words naming a product in ``question``'s promotion matches, without the words
+        any promotion uses ("supplement", "discount code"): {"heal"}, {"collagen"}, or none."""
+        text = normalize(question, lower=True)
+        found = [m.group(0) for rx in self.patterns["promotion"] for m in rx.finditer(text)]
+        found += [m.group(0) for rx in self.case_sensitive["promotion"] for m in rx.finditer(question)]
+        words = {w for f in found for w in re.findall(r"[a-z]+", f.lower())}
+        return words - self.generic_promotion
 
     def detect(self, question: str) -> frozenset[str]:
         text = normalize(question, lower=True)
@@ -84,6 +94,15 @@ def detect_intents(question: str, rules: IntentRules | None = None) -> frozenset
     ['evaluation']
     """
     return (rules or default_intent_rules()).detect(question)
+
+
+def product_words(question: str, rules: IntentRules | None = None) -> set[str]:
+    """The words naming the product a promotion question is about.
+
+    >>> sorted(product_words("Is the HEAL supplement worth it?")), product_words("Any supplement?")
+    (['heal'], set())
+    """
+    return (rules or default_intent_rules()).product_words(question)
 
 
 def strip_injection(question: str, rules: IntentRules | None = None) -> str:
