@@ -192,9 +192,10 @@ class FollowupRules:
         if ask_kind(body) == "advice":
             # "What should I do?", "Any tips?": what to do about the assistant's subject
             return str(self.templates["advice"]).format(topic=self.default_topic)
-        ref = self._referring(body)
-        if ref is None or not self.default_asks & set(words):
-            return question
+        its = list(re.finditer(r"\bit\b", self._mask(body), re.IGNORECASE))
+        if len(its) != 1 or not self.default_asks & set(words):
+            return question  # one "it" ("What is the treatment for it?"), not "Will it fix it?"
+        ref = its[0]
         return _sentence(body[: ref.start()] + self.default_topic + body[ref.end() :])
 
 
