@@ -61,6 +61,10 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("Running, it's 8 out of 10 mins in. Should I push through?", "pain_over_5"),
         ("Running makes my hamstring 9/10 am and pm", "pain_over_5"),
         ("my hamstring hurts 8/10 miles 3-6 of every run", "pain_over_5"),
+        # a pain word right before the score: pain on those efforts, not a count of them
+        ("My hamstring hurts 8/10 sprints. Should I stop?", "pain_over_5"),
+        ("Hamstring pain 7/10 intervals today. Keep going?", "pain_over_5"),
+        ("Running pain 6/10 laps 3 to 5", "pain_over_5"),
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
     ],
 )

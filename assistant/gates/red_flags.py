@@ -105,7 +105,7 @@ class RedFlagRules:
         self.pain_strong = tuple(_rx(p) for p in pain["strong"])
         self.pain_weak = tuple(_rx(p) for p in pain["weak"])
         self.pain_words, self.units = _rx(pain["pain_words"]), _rx(pain["units"])
-        self.counted = _rx(pain["counted"])
+        self.counted, self.pain_before = _rx(pain["counted"]), _rx(pain["pain_before"])
         self.lower_bound, self.upper_bound = _rx(pain["lower_bound"]), _rx(pain["upper_bound"])
         self.sitting, self.running = _rx(pain["sitting_words"]), _rx(pain["running_words"])
         self.exercise = _rx(pain["exercise_words"])
@@ -256,7 +256,8 @@ class RedFlagRules:
             patterns += [(rx, self.units) for rx in self.pain_weak]
         for rx, units in patterns:
             for m in rx.finditer(text):
-                if units.match(text, m.end()):
+                said = self.pain_before.search(text[max(0, m.start() - 30) : m.start()])
+                if units.match(text, m.end()) and not (units is self.counted and said):
                     continue  # "a 10 mile run"; "7 out of 10 intervals" is a count
                 values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
                 if not values or max(values) > 10:
