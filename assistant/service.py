@@ -201,10 +201,11 @@ class Assistant:
             # the product question is answered by the promotion note; the message's other asks
             # ("...and should I take time off?") are answered from the articles after it
             other = [n for n, (a, _q, _v) in enumerate(asks) if "promotion" not in detect_intents(a)]
-            if len(other) == len(asks):  # the product is named in the story: an ask naming
-                # nothing of its own ("Is it any good?") is about the product, one that does
-                # ("Should I stop running for a few weeks?") is answered from the articles
-                other = [n for n in other if has_subject(asks[n][0])]
+            if len(other) == len(asks):  # the product is named in the story: an ask pointing
+                # back at it ("Should I take it before a run?") is about the product, answered by
+                # the note; any other ("What exercises should I do?") is answered from the articles
+                back = default_followup_rules().refers_back
+                other = [n for n in other if not back(asks[n][0])]
             if other and quote:
                 others = [queries[n] for n in other]  # no focus query on this path
                 own = [ranks[n] for n in other] if ranks else []

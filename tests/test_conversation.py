@@ -166,6 +166,7 @@ def test_no_history_means_no_rewrite() -> None:
     ("Any tips?", "How is PHT treated?"),
     ("What causes it?", "What causes PHT?"),
     ("What is the treatment for it?", "What is the treatment for PHT?"),
+    ("What's the treatment for it?", "What's the treatment for PHT?"),
     ("Will it go away on its own?", "Will PHT go away on its own?"),
 ])
 def test_a_first_message_about_it_asks_about_pht(question: str, expected: str) -> None:
@@ -185,7 +186,8 @@ def test_only_the_first_message_takes_the_default_topic() -> None:
     "What should I do for dinner?", "Any tips for my marathon?", "What should I do if it is 8/10?",
     "Is it you?", "How did it go?", "IT?", "Is it крапива?", "Is it 2024?", "What is it?",
     "Will it fix it?", "Should I keep it?", "Is it still running?", "Any tips to run?",
-    "What should I do to run?",
+    "What should I do to run?", "Should I take it?", "How often should I take it?",
+    "How much of it should I take?",
 ])
 def test_a_first_message_naming_anything_else_is_left_as_written(question: str) -> None:
     assert rewrite_followup(question, []) == question

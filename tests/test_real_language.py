@@ -244,9 +244,32 @@ def test_a_product_the_articles_do_not_promote_is_not_called_their_promotion(
     assert "paid promotion" not in a.answer and "sales pitch" not in a.answer
 
 
+@pytest.mark.parametrize("question", [
+    "Is there a discount code?", "Who sponsored this episode?",
+    "Is there a supplement that helps PHT?",
+    "Should I take HEAL and is it ok to keep running?",  # HEAL's block ranks below pitches
+])
+def test_a_promotion_question_naming_no_other_product_gets_the_sponsorship(
+    assistant: Assistant, question: str,
+) -> None:
+    assert any(c.kind == "sponsorship" for c in assistant.ask(question).citations)
+
+
+@pytest.mark.parametrize("question", [
+    "I bought HEAL last week. Should I take it before a run?",
+    "I take HEAL every day. Does it help with sitting pain?",
+])
+def test_an_ask_pointing_back_at_the_product_gets_no_quotes(
+    assistant: Assistant, question: str,
+) -> None:
+    assert [c.kind for c in assistant.ask(question).citations] == ["sponsorship"]
+
+
 def test_a_product_story_still_answers_its_own_ask(assistant: Assistant) -> None:
     a = assistant.ask("I take HEAL every day. Should I stop running for a few weeks?")
     assert any(c.kind == "sponsorship" for c in a.citations)  # HEAL is the article's sponsor
     assert any(c.kind == "content" for c in a.citations), "the running ask was dropped"
     b = assistant.ask("What time should I take HEAL?")  # the sponsorship, not the coaching pitch
     assert [c.kind for c in b.citations] == ["sponsorship"]
+    c = assistant.ask("I take HEAL every day. What exercises should I do?")  # not dropped
+    assert any(x.kind == "content" for x in c.citations)

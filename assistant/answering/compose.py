@@ -10,6 +10,7 @@ is the answer being assembled. It decides nothing about gates, scope or the LLM:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,6 +38,7 @@ from assistant.gates.intents import product_words
 from assistant.gates.message import ask_kind
 from assistant.models import Citation, Passage, QuoteSpan
 from core.settings import Settings
+from core.text import normalize
 
 
 @dataclass
@@ -231,9 +233,10 @@ class Composer:
         question names (HEAL), or None when the question names none or a product the articles
         do not promote ("How much collagen?", "my iron supplement", "20% off my new shoes")."""
         named = product_words(query)
-        if not named:
-            return None
         promos = self.retriever.promotions(query, k=PROMOTION_CANDIDATES)
+        if not named:  # "Is there a discount code?", "the supplement you mentioned"
+            return None if _OTHER_PRODUCT.search(normalize(query, lower=True)) else (
+                promos[0] if promos else None)
         return next((p for p in promos if named & set(words(p.text))), None)
 
     def promotion(self, query: str, draft: Draft) -> None:
@@ -300,7 +303,14 @@ class Composer:
 ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/duration ask is
 
 
-PROMOTION_CANDIDATES = 4  # promotional blocks looked at for the one naming the product
+PROMOTION_CANDIDATES = 64  # promotional blocks ranked for the one naming the product
+# a supplement or a discount that names something the articles do not promote: "an iron
+# supplement", "vitamin D supplements", "20% off my new shoes"
+_OTHER_PRODUCT = re.compile(
+    r"\b(?!(?:the|a|an|this|that|these|those|your|my|his|her|their|our|any|some|which|what|"
+    r"good|best|new|daily|same|one|other|their)\b)[a-z]+ supplements?\b|\boff (?:my|our|his|her|"
+    r"their|a|an|the|these|those) "
+)
 
 
 def _names_referent(

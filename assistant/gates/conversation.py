@@ -92,6 +92,16 @@ class FollowupRules:
     def entities_in(self, text: str) -> tuple[Entity, ...]:
         return tuple(e for e in self.entities if e.find(text))
 
+    def refers_back(self, text: str) -> bool:
+        """Whether ``text`` has a pronoun that refers to something said before it ("Should I
+        take it before a run?"), not an empty "it" ("Is it safe to run?").
+
+        >>> r = default_followup_rules()
+        >>> r.refers_back("Should I take it before a run?"), r.refers_back("Is it safe to run?")
+        (True, False)
+        """
+        return self._referring(normalize(text)) is not None
+
     def _referring(self, text: str) -> re.Match[str] | None:
         """The first word/phrase that refers back to the topic, if any."""
         masked = self._mask(text)
