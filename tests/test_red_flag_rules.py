@@ -42,6 +42,9 @@ def test_imprecise_hits_are_left_to_the_learned_layer(question: str, flag: str) 
         "Got through 7 out of 10 intervals before the light went, hamstring barely a 1",
         "I finished 8/10 hill repeats and the ache was a 2",
         "9 out of 10 runners in my club have had a sore hamstring",
+        "Painfree 8/10 intervals today. Can I progress?",
+        "Hardly any pain 8/10 sprints this week",
+        "Had some aches 7 of 10 attempts",
     ],
 )
 def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str) -> None:
@@ -65,6 +68,7 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("My hamstring hurts 8/10 sprints. Should I stop?", "pain_over_5"),
         ("Hamstring pain 7/10 intervals today. Keep going?", "pain_over_5"),
         ("Running pain 6/10 laps 3 to 5", "pain_over_5"),
+        ("Pain level 8/10 intervals", "pain_over_5"),
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
     ],
 )

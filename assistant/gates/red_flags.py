@@ -256,7 +256,8 @@ class RedFlagRules:
             patterns += [(rx, self.units) for rx in self.pain_weak]
         for rx, units in patterns:
             for m in rx.finditer(text):
-                said = self.pain_before.search(text[max(0, m.start() - 30) : m.start()])
+                said = "of 10" not in m.group(0).replace("out of 10", "") and bool(
+                    self.pain_before.search(text[max(0, m.start() - 30) : m.start()]))
                 if units.match(text, m.end()) and not (units is self.counted and said):
                     continue  # "a 10 mile run"; "7 out of 10 intervals" is a count
                 values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
