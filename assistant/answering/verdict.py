@@ -41,15 +41,13 @@ from dataclasses import dataclass
 from core.meaning.check import Statement, analyze, generic, polarity_conflict, proposition
 from core.meaning.normalize import stem
 
+_OPENER = r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?"  # "So is stretching the answer?"
 # a yes/no question opens with its verb: "Will stretching fix it?", "Is a cortisone shot worth it?"
 _YES_NO = re.compile(
-    r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?(?:do|does|did|is|are|was|were|will|would|can|"
-    r"could|should|must|has|have|am)\b",
+    _OPENER + r"(?:do|does|did|is|are|was|were|will|would|can|could|should|must|has|have|am)\b",
     re.IGNORECASE,
 )
-_SHOULD = re.compile(
-    r"^(?:(?:and|so|but|also|ok|okay)\b[\s,]*)?should i (?P<act>.+?)\W*$", re.IGNORECASE,
-)
+_SHOULD = re.compile(_OPENER + r"should i (?P<act>.+?)\W*$", re.IGNORECASE)
 _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)  # "Is it X or Y?" is not answered by yes or no
 # what a yes/no ask claims of its subject: "Does foam rolling help?" is about foam rolling, and
 # "Passive treatments are not going to be the fix" shares only the effect with it
