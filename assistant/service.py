@@ -138,6 +138,10 @@ class Assistant:
         draft = Draft()
         draft.notices.extend(gate.notices)
         compose = self.composer()
+        # the promotional block a product message is about, found by its sentences naming the
+        # product; it decides whether a message of uncovered asks is about the product
+        promoted = _product_text(query) if "promotion" in gate.intents else ""
+        block = compose.promotion_block(promoted) if promoted else None
         if gate.status == "red_flag":
             draft.status = "red_flag"
             draft.parts.append(gate.message)
@@ -157,7 +161,8 @@ class Assistant:
             # a product message none of whose asks is covered is about the product only when
             # the articles' promotion names it ("I bought the HEAL supplement. How long before
             # a run should I take it?"); an iron supplement or a 10k's sponsor is not covered
-            product = "promotion" in gate.intents and (bool(covered) or self._promoted(query))
+            product = "promotion" in gate.intents and (
+                bool(covered) or (bool(product_words(promoted)) and block is not None))
             if gate.status == "out_of_scope" or (not covered and not product):
                 draft.status = "out_of_scope"
                 draft.parts.append(self.scope.reply if self.scope else self.texts["out_of_scope"])
@@ -190,7 +195,7 @@ class Assistant:
         timings["retrieve"] = _ms(t)
         draft.contexts = passages
         if "promotion" in gate.intents:
-            compose.promotion(_product_text(query), draft)
+            compose.promotion(promoted, draft, block)
         if draft.status == "red_flag":
             compose.red_flag_info(gate.red_flag, draft)
             for part in draft.parts:
@@ -360,11 +365,6 @@ class Assistant:
         if self.scope_model is not None and not self.scope.corpus_terms(text):
             return not self.scope_model.out_of_scope(scope_vector(v, v, f))
         return self.scope.decide_features(f)
-
-    def _promoted(self, query: str) -> bool:
-        """Whether ``query`` names a product that the articles' promotion names too."""
-        text = _product_text(query)
-        return bool(product_words(text)) and self.composer().promotion_block(text) is not None
 
     def composer(self) -> Composer:
         """The composition steps over the index build loaded now (one per question)."""

@@ -239,10 +239,10 @@ class Composer:
                 promos[0] if promos else None)
         return next((p for p in promos if named & set(words(p.text))), None)
 
-    def promotion(self, query: str, draft: Draft) -> None:
-        """Name the promotional block the question is about (a sponsorship or a sales pitch)
-        for what it is, citing it with its kind; no advice is drawn from it."""
-        p = self.promotion_block(query)
+    def promotion(self, query: str, draft: Draft, p: Passage | None) -> None:
+        """Name the promotional block the question is about (``p``, from ``promotion_block``:
+        a sponsorship or a sales pitch) for what it is, citing it with its kind; no advice is
+        drawn from it."""
         marker = len(draft.citations) + 1
         if p is None:
             draft.parts.append(self.texts["promotion_absent"])
