@@ -250,15 +250,20 @@ class RedFlagRules:
         """
         return self._pain_hit(text, reported)[0]
 
+    def _pain_said_before(self, text: str, m: re.Match[str]) -> bool:
+        """A pain word right before the score ``m``, written N/10 or N out of 10 ("hamstring
+        pain 7/10 intervals today"): pain on those efforts, not a count of them."""
+        bare_of = "of 10" in m.group(0).replace("out of 10", "")  # "some aches 7 of 10 attempts"
+        return not bare_of and bool(self.pain_before.search(text[max(0, m.start() - 30) : m.start()]))
+
     def _pain_hit(self, text: str, reported: bool) -> tuple[str, int]:
         patterns = [(rx, self.counted) for rx in self.pain_strong]
         if self.pain_words.search(text):
             patterns += [(rx, self.units) for rx in self.pain_weak]
         for rx, units in patterns:
             for m in rx.finditer(text):
-                said = "of 10" not in m.group(0).replace("out of 10", "") and bool(
-                    self.pain_before.search(text[max(0, m.start() - 30) : m.start()]))
-                if units.match(text, m.end()) and not (units is self.counted and said):
+                if units.match(text, m.end()) and not (
+                        units is self.counted and self._pain_said_before(text, m)):
                     continue  # "a 10 mile run"; "7 out of 10 intervals" is a count
                 values = [float(v) for v in (m.group("n"), _opt(m, "m")) if v]
                 if not values or max(values) > 10:
