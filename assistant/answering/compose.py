@@ -308,7 +308,7 @@ PROMOTION_CANDIDATES = 64  # promotional blocks ranked for the one naming the pr
 # supplement", "vitamin D supplements", "20% off my new shoes"
 _OTHER_PRODUCT = re.compile(
     r"\b(?!(?:the|a|an|this|that|these|those|your|my|his|her|their|our|any|some|which|what|"
-    r"good|best|new|daily|same|one|other|their)\b)[a-z]+ supplements?\b|\boff (?:my|our|his|her|"
+    r"good|best|new|daily|same|one|other)\b)[a-z]+ supplements?\b|\boff (?:my|our|his|her|"
     r"their|a|an|the|these|those) "
 )
 
