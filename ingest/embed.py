@@ -104,6 +104,7 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(self._model.max_seq_length or 0)
         self._tokenizer = self._model.tokenizer
         self._counter = _plain_backend(self._tokenizer)
+        self._whole_words: frozenset[str] | None = None
         # Message-sized calls run on ONNX Runtime when a cache folder for the exported graph is
         # given (ingest/onnx_encoder.py: same vectors, about half the time); loaded on first use.
         from ingest.onnx_encoder import supported
@@ -168,6 +169,18 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def whole_words(self) -> frozenset[str]:
+        """The words (letters only, lower-cased) the model's tokenizer holds as one whole-word
+        token: words of the language the model reads as such, which retrieval's typo repair
+        leaves alone. Marked word starts for BPE and SentencePiece vocabularies ("Ġword",
+        "▁word"), every token but continuations ("##ing") for WordPiece."""
+        if self._whole_words is None:
+            vocab = list(self._tokenizer.get_vocab())
+            starts = [t[1:] for t in vocab if t[:1] in ("▁", "Ġ")]
+            found = starts or [t for t in vocab if not t.startswith("##")]
+            self._whole_words = frozenset(w.lower() for w in found if w.isalpha() and len(w) > 1)
+        return self._whole_words
 
     def count_tokens(self, text: str) -> int:
         if self._counter is not None:  # the Rust tokenizer itself: half the cost of the wrapper

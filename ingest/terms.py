@@ -69,9 +69,12 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(normalize(text, lower=True))
 
 
+def content_words(text: str) -> list[str]:
+    """The words ``terms`` stems: stopwords dropped, short words kept only when meaningful."""
+    return [w for w in words(text)
+            if w not in STOPWORDS and (len(w) > 2 or w in KEEP_SHORT or w.isdigit())]
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content terms: stopwords dropped, short words kept only when meaningful."""
-    return [
-        stem(w) for w in words(text)
-        if w not in STOPWORDS and (len(w) > 2 or w in KEEP_SHORT or w.isdigit())
-    ]
+    return [stem(w) for w in content_words(text)]

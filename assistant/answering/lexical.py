@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ingest.bm25 import Bm25Table, build_bm25
-from ingest.terms import KEEP_SHORT, STOPWORDS, stem, terms, words
+from ingest.terms import KEEP_SHORT, STOPWORDS, content_words, stem, terms, words
 
 __all__ = ["KEEP_SHORT", "STOPWORDS", "LexicalIndex", "Synonyms", "TypoIndex", "correct_typos",
            "stem", "terms", "words"]
@@ -104,6 +104,11 @@ def correct_typos(
     return out
 
 
+# Endings the light stemmer leaves on a word ("damaged" -> "damag", "given", "slightly"): a
+# known word ends in one of these after the corpus term it is an inflection of
+_LEFT_ENDINGS = frozenset({"d", "e", "n", "s", "y", "ed", "es", "ly"})
+
+
 def _bigram_keys(word: str) -> list[str]:
     """Bigrams numbered by occurrence, so shared keys count a multiset intersection.
 
@@ -170,6 +175,8 @@ class LexicalIndex:
     expansion_weight: float = 0.3
     topic: frozenset[str] = field(default_factory=lambda: load_topic_terms())
     table: Bm25Table | None = None
+    # words of the language (the embedding model's whole-word vocabulary): not typos
+    known: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.table is None:
@@ -182,6 +189,23 @@ class LexicalIndex:
 
     def _repair(self, term: str) -> str:
         return correct_typos([term], self.vocabulary, index=self.typos)[0]
+
+    def term_of(self, word: str) -> str:
+        """The term a content word is matched as: its stem, a typo repaired. A ``known`` word
+        is not a typo: it is brought only to a corpus term it is an inflection of ("damaged"
+        -> "damage", "slightly" -> "slight"), never to a nearby other word ("never" -> "ever",
+        "parents" -> "apparent", "think" -> "thin").
+
+        >>> lex = LexicalIndex([["ever", "damage", "thin", "hamstring"]], known=frozenset(
+        ...     ["never", "damaged", "think"]))
+        >>> [lex.term_of(w) for w in ("never", "damaged", "think", "hamstrng")]
+        ['never', 'damage', 'think', 'hamstring']
+        """
+        t = stem(word)
+        fixed = self.repair(t)
+        if fixed == t or word not in self.known:
+            return fixed
+        return fixed if word.startswith(fixed) and word[len(fixed):] in _LEFT_ENDINGS else t
 
     @classmethod
     def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
@@ -208,7 +232,7 @@ class LexicalIndex:
     def own_terms(self, query: str) -> list[str]:
         """The query's own terms, typos repaired; the corpus's topic words are left out
         when the query has any other content word."""
-        found = [self.repair(t) for t in terms(query)]
+        found = [self.term_of(w) for w in content_words(query)]
         specific = [t for t in found if t not in self.topic]
         return specific or found
 
@@ -240,6 +264,6 @@ class LexicalIndex:
             if w in STOPWORDS or t in self.vocabulary or len(t) < 5 or w.isdigit():
                 out.append(w)
             else:
-                fixed = self.repair(t)
+                fixed = self.term_of(w)
                 out.append(fixed if fixed != t else w)
         return " ".join(out)

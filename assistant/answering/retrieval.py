@@ -215,7 +215,10 @@ class Retriever:
         self.content_ids = self.tables.content_ids()
         self._kinds = self.tables.kind_counts()
         self._n_content_sentences = int(self._sentences.count())
-        self.lexical = LexicalIndex.from_table(self.tables.bm25)
+        # the model's own words are not typos (an embedder may not list them: then none are)
+        whole_words = getattr(embedder, "whole_words", None)
+        self.lexical = LexicalIndex.from_table(
+            self.tables.bm25, known=whole_words() if whole_words else frozenset())
         # the filler scorer's vectors stored with the build (ingest.heads), if it has them
         self._heads = read_head_vectors(self.tables.folder, self.tables.n_sentences)
         self._bare = read_bare_vectors(self.tables.folder, self.tables.n_sentences)
