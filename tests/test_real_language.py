@@ -116,6 +116,23 @@ def test_no_quote_is_filler(assistant: Assistant) -> None:
     assert not filler_sentences([c.quote for c in a.citations])
 
 
+def test_a_tip_framed_in_the_first_person_is_quoted_with_what_leans_on_it(
+    assistant: Assistant,
+) -> None:
+    # "if I had to share 1 golden nugget tip ... it is to start loading the tendon" gives the
+    # tip: the filler scorer once dropped it as an anecdote, leaving "This will be pivotal..."
+    # quoted alone
+    from assistant.answering.extractive import leans_on_previous
+
+    a = assistant.ask("Been dealing with a sore sit bone for months. Honestly what's your "
+                      "number one tip?")
+    quotes = [c.quote for c in a.citations]
+    assert any("loading the tendon with strengthening" in q for q in quotes), a.answer
+    for before, c in zip(a.citations, a.citations[1:], strict=False):
+        if leans_on_previous(c.quote):
+            assert before.source == c.source and before.end < c.start, a.answer
+
+
 @pytest.mark.server
 def test_the_web_app_keeps_follow_ups_to_themselves(
     assistant: Assistant, real_index, tmp_path  # type: ignore[no-untyped-def]
