@@ -43,3 +43,29 @@ def test_per_ask_ranks_replace_the_merged_rank() -> None:
     # for the second ask "b" is its best passage and "a" one it did not retrieve
     own = relevance(cands, q, [], ranks={"b": 0})
     assert own[1] > own[0]
+
+
+def _passage_of(texts: list[str]) -> list[Candidate]:
+    spans, at = [], 0
+    for n, t in enumerate(texts):
+        spans.append(QuoteSpan(f"p-{n}", at, at + len(t), t))
+        at += len(t) + 1
+    passage = Passage("p", "corpus/x.txt", 0, at, " ".join(texts), 0.0, "content", "", "T",
+                      "new", 0, sentences=tuple(spans))
+    return [Candidate(s, passage, 0, n, np.eye(len(texts))[n], s.id) for n, s in enumerate(spans)]
+
+
+def test_a_pinned_sentence_brings_what_it_leans_on_whatever_the_budget() -> None:
+    from assistant.answering.extractive import select
+
+    cands = _passage_of([
+        "If I had to give one tip it is to start loading the tendon with slow heavy strength work.",
+        "This will be the key to getting back to running without the pain coming back.",
+        "Runners often notice the ache most when sitting at a desk.",
+    ])
+    # the budget fits the pinned sentence and the unrelated third one, not the tip it leans on
+    picked = select(cands, [0.2, 1.0, 0.9], max_words=26, pinned={"p-1"})
+    assert [c.span.id for c in picked][:2] == ["p-0", "p-1"]
+    # unpinned, a leaning sentence the budget cannot ground is dropped instead
+    picked = select(cands, [0.2, 1.0, 0.9], max_words=26)
+    assert [c.span.id for c in picked] == ["p-2"]

@@ -177,7 +177,8 @@ def select(
 
     ``pinned`` sentence ids are taken first and open the answer. A picked sentence that
     leans on the one before it ("These are the key...") brings that sentence along when the
-    budget allows, and is dropped otherwise, so no quote is left pointing at nothing.
+    budget allows (a pinned one always does), and is dropped otherwise, so no quote is left
+    pointing at nothing.
     """
     if not candidates:
         return []
@@ -294,7 +295,9 @@ def _resolve_anaphora(
         if c.order == 0 and c.passage.section:
             continue  # it opens its passage: the section heading, shown with it, is what it means
         n = word_count(candidates[prev].span.text) if prev is not None else 0
-        if prev is not None and n <= spare and not leans_on_previous(candidates[prev].span.text):
+        # a pinned sentence opens the answer whatever the budget: so does what it leans on
+        if prev is not None and (n <= spare or i in keep) and not leans_on_previous(
+                candidates[prev].span.text):
             out.append(prev)
             spare -= n
         elif len(out) > 1 and i not in keep:
