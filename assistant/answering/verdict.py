@@ -71,6 +71,15 @@ _CONDITIONAL = re.compile(
 )
 
 
+# an ask whether something eases a symptom ("help the pain", "ease the ache"), not whether it
+# fixes the condition
+_SYMPTOM_WORDS = r"(?:pain|aches?|aching|soreness|discomfort|symptoms?|flare[- ]?ups?)"
+_RELIEF = re.compile(rf"\b(?:help|helps|ease|eases|relieve|relieves|settle|settles|calm|calms)\b"
+                     rf"(?:\s+(?:with|for|my|the|this|that|it|its|a|bit|of))*\s+{_SYMPTOM_WORDS}\b",
+                     re.IGNORECASE)
+_SYMPTOM = re.compile(rf"\b{_SYMPTOM_WORDS}\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Verdict:
     answer: str  # "no"
@@ -109,7 +118,11 @@ def verdict(ask: str, quoted: Sequence[tuple[int, str]]) -> Verdict | None:
     sources = [(marker, analyze(text)) for marker, text in quoted]
     if any(_states(claim, s) for _m, s in sources):
         return None
-    against = [marker for marker, s in sources if _decides(claim, s)]
+    # "Will injections help the pain?" asks about relief: a sentence denying that they fix the
+    # problem decides it only when it speaks of the pain as well
+    relief = bool(_RELIEF.search(ask))
+    against = [marker for marker, s in sources
+               if _decides(claim, s) and (not relief or _SYMPTOM.search(s.text))]
     return Verdict("no", against[0]) if against else None
 
 
