@@ -328,8 +328,9 @@ class RedFlagRules:
         >>> [(f.flag, f.evidence) for f in default_rules().tentative("My brother's leg is numb")]
         [('nerve', 'numb')]
         """
-        decided = {f.flag for f in self.detect_all(question) if not f.tentative}
-        return [f for f in self.detect_all(question) if f.tentative and f.flag not in decided]
+        found = self.detect_all(question)
+        decided = {f.flag for f in found if not f.tentative}
+        return [f for f in found if f.tentative and f.flag not in decided]
 
     def detect_all(self, question: str) -> list[RedFlag]:
         """Decided and tentative hits, most severe first; a flag appears once (decided if any
