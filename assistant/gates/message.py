@@ -68,7 +68,7 @@ _COMPOUND = re.compile(
 # what a subject-less ask of a kind is asking for, said plainly ("What do you think the problem
 # is?" after a story asks what the condition is; "Any ideas how I can get better?" for treatment)
 _SUBJECTLESS = {
-    "what": "What is this condition, a hamstring tendon problem?",
+    "what": "What is this condition?",
     "why": "What causes this?",
     "how": "How is it treated?",
     "advice": "How is it treated?",
