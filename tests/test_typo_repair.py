@@ -34,10 +34,20 @@ def test_known_words_stay_and_typos_are_still_repaired() -> None:
 
 def test_a_known_word_still_meets_the_corpus_term_it_inflects() -> None:
     # the light stemmer leaves "damaged" as "damag": the corpus's "damage" is the same word
-    index = LexicalIndex([["damage", "slight", "hill", "thin"]],
-                         known=frozenset(["damaged", "slightly", "hilly", "think", "thinks"]))
-    assert [index.term_of(w) for w in ("damaged", "slightly", "hilly")] == ["damage", "slight", "hill"]
-    assert [index.term_of(w) for w in ("think", "thinks")] == ["think", "think"]
+    index = LexicalIndex([["damage", "slight", "continu", "thin", "part", "shin"]],
+                         known=frozenset(["damaged", "slightly", "continue", "think", "thinks",
+                                          "party", "shine", "shin"]))
+    assert [index.term_of(w) for w in ("damaged", "slightly", "continue")] == [
+        "damage", "slight", "continu"]
+    # ...and not a corpus word it merely begins with
+    assert [index.term_of(w) for w in ("think", "thinks", "party", "shine")] == [
+        "think", "think", "party", "shine"]
+
+
+def test_an_inflected_form_of_a_known_word_is_known_too() -> None:
+    # "fevers" is not in the tokenizer's vocabulary, "fever" is: not a typo of "ever"
+    index = LexicalIndex(DOCS, known=frozenset(["fever", "parent"]))
+    assert [index.term_of(w) for w in ("fevers", "parents")] == ["fever", "parent"]
 
 
 def test_the_embedding_models_whole_words_are_known_and_typos_are_not(real_embedder) -> None:  # type: ignore[no-untyped-def]

@@ -105,8 +105,10 @@ def correct_typos(
 
 
 # Endings the light stemmer leaves on a word ("damaged" -> "damag", "given", "slightly"): a
-# known word ends in one of these after the corpus term it is an inflection of
-_LEFT_ENDINGS = frozenset({"d", "e", "n", "s", "y", "ed", "es", "ly"})
+# known word ends in one of these after the corpus term it is an inflection of ("e" only when
+# that term is a cut-down stem, not a word: "continue" -> "continu", not "shine" -> "shin";
+# not "y": "party" is not "part", nor "shiny" "shin")
+_LEFT_ENDINGS = frozenset({"d", "n", "s", "ed", "es", "ly"})
 
 
 def _bigram_keys(word: str) -> list[str]:
@@ -197,15 +199,17 @@ class LexicalIndex:
         "parents" -> "apparent", "think" -> "thin").
 
         >>> lex = LexicalIndex([["ever", "damage", "thin", "hamstring"]], known=frozenset(
-        ...     ["never", "damaged", "think"]))
-        >>> [lex.term_of(w) for w in ("never", "damaged", "think", "hamstrng")]
-        ['never', 'damage', 'think', 'hamstring']
+        ...     ["never", "damaged", "think", "fever"]))
+        >>> [lex.term_of(w) for w in ("never", "damaged", "think", "hamstrng", "fevers")]
+        ['never', 'damage', 'think', 'hamstring', 'fever']
         """
         t = stem(word)
         fixed = self.repair(t)
-        if fixed == t or word not in self.known:
+        if fixed == t or (word not in self.known and t not in self.known):  # "fevers": "fever"
             return fixed
-        return fixed if word.startswith(fixed) and word[len(fixed):] in _LEFT_ENDINGS else t
+        rest = word[len(fixed):] if word.startswith(fixed) else None
+        inflects = rest in _LEFT_ENDINGS or (rest == "e" and fixed not in self.known)
+        return fixed if inflects else t
 
     @classmethod
     def from_table(cls, table: Bm25Table, **kwargs: Any) -> LexicalIndex:
