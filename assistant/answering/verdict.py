@@ -71,11 +71,10 @@ _CONDITIONAL = re.compile(
 )
 
 
-# an ask whether something eases a symptom ("help the pain", "ease the ache"), not whether it
-# fixes the condition
+# an ask whether something helps a symptom ("help the pain", "help with my hamstring ache"),
+# not whether it fixes the condition
 _SYMPTOM_WORDS = r"(?:pain|aches?|aching|soreness|discomfort|symptoms?|flare[- ]?ups?)"
-_RELIEF = re.compile(rf"\b(?:help|helps|ease|eases|relieve|relieves|settle|settles|calm|calms)\b"
-                     rf"(?:\s+(?:with|for|my|the|this|that|it|its|a|bit|of))*\s+{_SYMPTOM_WORDS}\b",
+_RELIEF = re.compile(rf"\bhelp(?:s|ed)?\b(?:\s+[\w'-]+){{0,3}}?\s+{_SYMPTOM_WORDS}\b",
                      re.IGNORECASE)
 _SYMPTOM = re.compile(rf"\b{_SYMPTOM_WORDS}\b", re.IGNORECASE)
 
