@@ -207,7 +207,9 @@ class LexicalIndex:
         fixed = self.repair(t)
         if fixed == t or (word not in self.known and t not in self.known):  # "fevers": "fever"
             return fixed
-        rest = word[len(fixed):] if word.startswith(fixed) else None
+        # measured from the known stem when there is one: "shines" is "shine" + "s", not "shin"
+        base = t if t in self.known and t != word else word
+        rest = base[len(fixed):] if base.startswith(fixed) else None
         inflects = rest in _LEFT_ENDINGS or (rest == "e" and fixed not in self.known)
         return fixed if inflects else t
 
