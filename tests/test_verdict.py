@@ -60,6 +60,8 @@ def test_a_quoted_sentence_stating_the_opposite_gives_a_no(
     # whether something helps the pain is not whether it fixes the problem
     ("Will injections help the pain?", [(1, PASSIVE)]),
     ("Will injections help my hamstring pain?", [(1, PASSIVE)]),
+    ("Will a cortisone injection help with my high hamstring pain?", [(1, PASSIVE)]),
+    ("Will injections help my proximal hamstring tendinopathy pain?", [(1, PASSIVE)]),
     ("Would injections help with the ache?", [(1, PASSIVE)]),
     ("Will stretching help the soreness?", [(1, STRETCH)]),
     # a condition or a time limit decides nothing

@@ -74,7 +74,7 @@ _CONDITIONAL = re.compile(
 # an ask whether something helps a symptom ("help the pain", "help with my hamstring ache"),
 # not whether it fixes the condition
 _SYMPTOM_WORDS = r"(?:pain|aches?|aching|soreness|discomfort|symptoms?|flare[- ]?ups?)"
-_RELIEF = re.compile(rf"\bhelp(?:s|ed)?\b(?:\s+[\w'-]+){{0,3}}?\s+{_SYMPTOM_WORDS}\b",
+_RELIEF = re.compile(rf"\bhelp(?:s|ed)?\b(?:\s+[^\s,;.?!]+){{0,8}}?\s+{_SYMPTOM_WORDS}\b",
                      re.IGNORECASE)
 _SYMPTOM = re.compile(rf"\b{_SYMPTOM_WORDS}\b", re.IGNORECASE)
 
