@@ -177,8 +177,9 @@ def select(
 
     ``pinned`` sentence ids are taken first and open the answer. A picked sentence that
     leans on the one before it ("These are the key...") brings that sentence along when the
-    budget allows (a pinned one brings it even past the budget: the answer may then run one
-    sentence over), and is dropped otherwise, so no quote is left pointing at nothing.
+    budget allows (a pinned one brings it even past the budget: the answer may then run over
+    by a sentence per pinned sentence), and an unpinned one is dropped otherwise; a pinned
+    sentence whose previous sentence is not a candidate, or leans on another, stays alone.
     """
     if not candidates:
         return []
