@@ -243,6 +243,8 @@ def test_a_bare_measure_question_borrows_the_exercise() -> None:
         "My knee clicks on the stairs, is that normal?",
         "I have a bad knee, can I run on it?",
         "My IT band is tight, should I roll it?",
+        "Ankle feels unstable since I rolled it last month. How do I get back to trail running?",
+        "Left knee clicks on the stairs, should I get it checked?",
     ],
 )
 def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question: str) -> None:
