@@ -44,11 +44,33 @@ def test_a_new_subject_in_the_middle_of_a_conversation_is_judged_as_written(
                       "throbbing and purple. can I still do my long run with it like this?", history)
     assert "stretch" not in a.standalone_question.lower()  # "it" is the thumb
     assert a.status in ("out_of_scope", "red_flag")
-    # the rewrite leaves every message that names its own subject alone (whether the scope gate
-    # then refuses it is measured by the topic_change shapes in `pht eval`, not asserted here)
+    # the rewrite leaves every message that names its own subject alone, and the scope gate
+    # judges it as written: another body part, whatever running it talks about
     b = assistant.ask("Separate issue: I've had a stiff neck since sleeping funny on the plane, "
                       "it cracks when I turn my head. Is it safe to run with it?", history)
     assert "stretch" not in b.standalone_question.lower()
+    assert b.status == "out_of_scope"
+
+
+@pytest.mark.parametrize("history", [(), (
+    Turn("user", "Should I stretch my high hamstring tendinopathy?"),
+    Turn("assistant", "The articles say stretching doesn't fix it."),
+)])
+def test_a_running_story_about_another_body_part_is_out_of_scope(
+    assistant: Assistant, history: tuple[Turn, ...],
+) -> None:
+    for message in (
+        "The top of my foot aches after my runs, right over the laces, and it's a bit puffy in "
+        "the evening. What could be causing it?",
+        "Ankle feels unstable since I rolled it on a root last month, no swelling now. How do I "
+        "get back to trail running?",
+        "I get a cramp in my stomach halfway through long runs, usually around 15k. What causes it?",
+    ):
+        assert assistant.ask(message, list(history)).status == "out_of_scope", message
+    # the PHT region named beside another part: answered
+    a = assistant.ask("The pain is right at my sit bone and sometimes it spreads a little towards "
+                      "the back of my knee. Is that still PHT?", list(history))
+    assert a.status == "answered"
 
 
 def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:

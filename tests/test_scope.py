@@ -6,6 +6,7 @@ computed here the way the service computes it (best cosine to the content chunks
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,12 @@ from assistant.gates.scope import (
     evaluate,
     load_calibration,
     save_calibration,
+)
+from assistant.gates.scope_model import (
+    LEX_FEATURES,
+    ScopeModel,
+    load_scope_model,
+    save_scope_model,
 )
 from core.errors import ConfigError
 from tests.conftest import CORPUS
@@ -104,6 +111,41 @@ def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
     for covered in ("Is 3/10 pain ok in 3 sets of 15 reps?", "Will a cortisone injection fix it?",
                     "Does it hurt in April, after 10 miles or a 5 min warm-up?"):
         assert gate.features(covered, 0.3).out == 0, covered
+
+
+@pytest.mark.parametrize(
+    ("message", "elsewhere"),
+    [
+        ("The outside of my knee hurts at 8k on every run. What do you think it is?", 1),
+        ("Off topic: my jaw aches every morning. Can running with my teeth clenched do that?", 1),
+        ("Stitch under my ribs after 5k, every run. What causes it?", 1),
+        ("Lower back stiff every morning since the marathon. Any ideas?", 1),
+        # the PHT region named too: the story is about it, whatever else it mentions
+        ("Sit bone pain, and sometimes it spreads towards the back of my knee. Is that PHT?", 0),
+        ("Knees and ankles are fine, it's the deep ache in my left buttock. Should I rest?", 0),
+        # idioms and plain running words are no body part
+        ("On the other hand, I'm back on my feet and running again. Can I race?", 0),
+        ("How many sets of nordics should I do?", 0),
+    ],
+)
+def test_a_message_about_another_body_part_is_marked_elsewhere(message: str, elsewhere: int) -> None:
+    assert ScopeGate().features(message, 0.4).elsewhere == elsewhere
+
+
+def test_another_body_part_lowers_the_score() -> None:
+    w = ScopeGate().weights
+    assert w.score(ScopeFeatures(0.4, weak=2, elsewhere=1)) < w.score(ScopeFeatures(0.4, weak=2))
+
+
+def test_a_scope_model_for_another_input_layout_is_not_used(tmp_path: Path) -> None:
+    model = ScopeModel(np.zeros(3), 0.0, 0.5, "fake-embedder")
+    path = save_scope_model(model, tmp_path / "scope_model.json")
+    assert load_scope_model("fake-embedder", path) is not None
+    data = json.loads(path.read_text("utf-8"))
+    data["lex_features"] = LEX_FEATURES - 1  # trained before a feature was added
+    path.write_text(json.dumps(data), "utf-8")
+    assert load_scope_model("fake-embedder", path) is None
+    assert load_scope_model("another-embedder", path) is None
 
 
 def test_out_of_domain_terms_lower_the_score() -> None:

@@ -45,6 +45,7 @@ class ScopeFeatures:
     strong: int = 0  # in-domain terms specific to PHT
     weak: int = 0  # running-injury terms also used elsewhere
     out: int = 0  # clearly other-domain terms
+    elsewhere: int = 0  # 1: the message names another body part and nothing of the PHT region
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,19 @@ class ScopeWeights:
     weak: float
     out: float
     cap: int
+    elsewhere: float = 0.0
 
     def score(self, f: ScopeFeatures) -> float:
         """Combined score; higher means more in scope.
 
         >>> ScopeWeights(0.15, 0.04, 0.25, 2).score(ScopeFeatures(0.5, strong=3, out=1))
         0.55
+        >>> ScopeWeights(0.15, 0.04, 0.25, 2, elsewhere=0.25).score(ScopeFeatures(0.5, elsewhere=1))
+        0.25
         """
         c = self.cap
         raw = f.max_sim + self.strong * min(f.strong, c) + self.weak * min(f.weak, c)
-        return round(raw - self.out * min(f.out, c), 6)
+        return round(raw - self.out * min(f.out, c) - self.elsewhere * f.elsewhere, 6)
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,17 @@ class ScopeGate:
         self.strong_rx = _terms_rx(data["in_domain"]["strong"])
         self.weak_rx = _terms_rx(data["in_domain"]["weak"])
         self.out_rx = _terms_rx(data["out_domain"])
+        regions = data.get("regions") or {}
+        # no "elsewhere" list: the feature is never set
+        self.region_rx = _terms_rx(regions.get("pht") or ["pht"])
+        self.elsewhere_rx = _terms_rx(regions["elsewhere"]) if regions.get("elsewhere") else None
         patterns = [str(p) for p in data.get("out_domain_patterns", [])]
         self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
         self.weights = ScopeWeights(**data["weights"])
         self.reply: str = str(data["reply"]).strip()
         self.lexicon = hashlib.sha1(json.dumps(
-            [data["in_domain"], data["out_domain"], *([patterns] if patterns else [])],
+            [data["in_domain"], data["out_domain"], *([patterns] if patterns else []),
+             *([regions] if regions else [])],
             sort_keys=True).encode()
         ).hexdigest()[:12]
         self.calibration = calibration
@@ -157,7 +166,8 @@ class ScopeGate:
         """Lexicon hits (distinct terms) plus the caller's similarity. In-domain words count
         over the whole message; other-domain words only in ``ask`` (the question being judged,
         default the whole message): a story about PHT that asks about surgery recovery is
-        about surgery recovery.
+        about surgery recovery. ``elsewhere`` reads the whole message: it names a body part
+        away from the PHT region and no word of that region.
 
         >>> g = ScopeGate(calibration=None)
         >>> f = g.features("My PHT is better. How long after a reattachment can I run?", 0.5,
@@ -168,6 +178,9 @@ class ScopeGate:
         2
         >>> g.features("My PHT is better. Can I go up to 600 mg of gabapentin?", 0.5).out
         2
+        >>> [g.features(m, 0.5).elsewhere for m in ("My knee aches on runs. Why?",
+        ...  "Sit bone pain, sometimes behind the knee too. Why?", "On the other hand, why?")]
+        [1, 0, 0]
         """
         text = normalize(question, lower=True)
         asked = normalize(ask, lower=True) if ask is not None else text
@@ -182,8 +195,11 @@ class ScopeGate:
             rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end() :]
         found = [*self.out_rx.findall(rest), *(m.group(0) for m in matched)]
         out = {t for t in found if not self.covers(t)}
+        elsewhere = bool(self.elsewhere_rx and self.elsewhere_rx.search(text)
+                         and not self.region_rx.search(text))
         return ScopeFeatures(
-            float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out)
+            float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out),
+            int(elsewhere),
         )
 
     def corpus_terms(self, text: str) -> set[str]:

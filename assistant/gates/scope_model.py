@@ -22,6 +22,8 @@ from assistant.gate_data import DATA_DIR
 from assistant.gates.scope import ScopeFeatures
 
 MODEL_FILE = DATA_DIR / "scope_model.json"
+LEX_FEATURES = 4  # the rule layer's features at the end of ``scope_vector``; a model trained
+# on another count is not used
 
 
 def scope_vector(ask_vec: np.ndarray, message_vec: np.ndarray, f: ScopeFeatures) -> np.ndarray:
@@ -52,6 +54,7 @@ class ScopeModel:
 def save_scope_model(model: ScopeModel, path: Path = MODEL_FILE) -> Path:
     data = {
         "embedder": model.embedder,
+        "lex_features": LEX_FEATURES,
         "threshold": model.threshold,
         "bias": model.bias,
         "weights": [round(float(w), 6) for w in model.weights],
@@ -61,12 +64,12 @@ def save_scope_model(model: ScopeModel, path: Path = MODEL_FILE) -> Path:
 
 
 def load_scope_model(embedder: str, path: Path = MODEL_FILE) -> ScopeModel | None:
-    """The trained layer for this embedding model, or None."""
+    """The trained layer for this embedding model and this input layout, or None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if data.get("embedder") != embedder:
+    if data.get("embedder") != embedder or data.get("lex_features", 4) != LEX_FEATURES:
         return None
     return ScopeModel(
         np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
