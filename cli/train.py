@@ -4,7 +4,9 @@ Training data: the train split of ``assistant/data/red_flag_sentences.yaml`` and
 ``assistant/data/red_flag_training.yaml`` (team-written single sentences, labelled with a flag
 id or null) plus, as sentences that must not escalate, every sentence of the calibration
 narratives labelled "no red flag". Features: each sentence's embedding and the rule layer's
-partial matches (``red_flag_model.features``); one logistic regression per flag
+partial matches and its closeness to each flag's training sentences and to the quiet ones
+(``red_flag_model.features``; a training sentence is not its own neighbour); one logistic
+regression per flag
 (``core.learn.fit_each``). Their regularisation and epochs are chosen by cross-validation on
 those sentences (``core.learn.operating_point`` over each grid point's out-of-fold scores, which
 also gives the sentence-level operating point at ``--min-precision``). Thresholds are then set on calibration MESSAGES: ``confirm`` (a
@@ -16,7 +18,8 @@ of the messages that must not escalate (the
 calibration narratives, the development splits of the shape and real-question sets, the
 clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays out, since ``pht eval``
 reports it). The held-out splits (sentence test split, narrative test split) are not looked
-at here: ``pht eval`` reports them. Writes ``assistant/data/red_flag_model.json``.
+at here: ``pht eval`` reports them. Writes ``assistant/data/red_flag_model.json`` and its neighbour bank
+``red_flag_model.npz``.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
 
     from assistant.gates.red_flag_model import (
         MODEL_FILE,
+        Neighbours,
         RedFlagModel,
         features,
         save_red_flag_model,
@@ -108,26 +112,30 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     texts, truth, flags = _training_sentences()
     y = np.array(truth)
     classes = [f or "" for f in flags]
-    vecs = embedder.embed(texts)
-    x = features(texts, vecs)
+    vecs = np.asarray(embedder.embed(texts), float)
+    # the neighbour bank as it is stored (half precision), each sentence read without itself
+    names = tuple(sorted({c for c in classes if c}))
+    bank = Neighbours(vecs.astype(np.float16).astype(float), tuple(classes))
+    x = features(texts, vecs, neighbours=bank, names=names, leave_out_self=True)
     # each grid point's out-of-fold scores: they choose the point, and the chosen point's set the
     # escalate-alone floor below
     cv_scores = {(l2, epochs): out_of_fold(x, y, l2=l2, epochs=epochs, classes=classes)
                  for l2, epochs in GRID}
     (l2, epochs, t_cv), (cv_p, cv_r) = operating_point(cv_scores, y,
                                                        min_precision=args.min_precision)
-    w, b, names = fit_each(x, classes, l2=l2, epochs=epochs)
+    w, b, fitted = fit_each(x, classes, l2=l2, epochs=epochs)
+    assert fitted == names  # the closeness columns are in the same order as the models
 
     def scores(msg: str, model: RedFlagModel) -> tuple[float, float]:
         """(P of the sentence holding a tentative rule hit or -1, top sentence P) of a message."""
         parts = sentences(msg)
         if not parts:
             return -1.0, 0.0
-        p = model.probability(features(parts, embedder.embed(parts)))
+        p = model.probability(model.features(parts, embedder.embed(parts)))
         held = [p[i] for i, t in enumerate(parts) if default_rules().tentative(t)]
         return (max(held) if held else -1.0), float(p.max())
 
-    draft = RedFlagModel(w, b, 1.0, names, embedder.fingerprint(), confirm=1.0)
+    draft = RedFlagModel(w, b, 1.0, names, embedder.fingerprint(), confirm=1.0, neighbours=bank)
     pos, neg = _calibration_messages(settings, Path(args.shared_eval) if args.shared_eval else None)
     # only messages the rules do not decide can get a false alarm from this layer; both
     # thresholds rise until no more than the allowed share of them escalates
@@ -147,7 +155,7 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     floor = quiet_oof[n_oof] + 1e-4 if n_oof < len(quiet_oof) else 0.5
     threshold = max(0.5, confirm, floor, tops[allowed] + 1e-4 if allowed < len(tops) else 0.5)
     model = RedFlagModel(w, b, round(threshold, 4), names, embedder.fingerprint(),
-                         confirm=round(confirm, 4))
+                         confirm=round(confirm, 4), neighbours=bank)
     print(f"Red-flag learned layer: {len(texts)} training sentences ({int(y.sum())} escalate, "
           f"{len(names)} flags, one model each); "
           f"l2 {l2:g}, {epochs} epochs (sentence CV precision {cv_p:.2f}, recall {cv_r:.2f} at "

@@ -15,9 +15,11 @@ from assistant.gate_data import DATA_DIR
 from assistant.gates.check import check_question
 from assistant.gates.red_flag_model import (
     RULE_FEATURES,
+    Neighbours,
     RedFlagModel,
     features,
     load_red_flag_model,
+    neighbours_file,
     save_red_flag_model,
     sentences,
 )
@@ -72,6 +74,56 @@ def test_save_and_load_round_trip_and_refuse_another_embedder(tmp_path: Path) ->
                 json.dumps(flat), nan, json.dumps(wild)):
         (tmp_path / "bad.json").write_text(bad, encoding="utf-8")
         assert off(load_red_flag_model("fp-1", known, tmp_path / "bad.json"))
+
+
+def _bank_model() -> RedFlagModel:
+    # two flags' sentences and two quiet ones; only the closeness to "nerve" carries weight
+    bank = Neighbours(np.array([[1.0, 0, 0], [0.8, 0.6, 0], [0, 1.0, 0], [0, 0, 1.0], [0, 0.6, 0.8]]),
+                      ("nerve", "nerve", "sudden_pop", "", ""))
+    weights = np.zeros((2, 3 + len(RULE_FEATURES) + 3))
+    weights[0, -3] = 6.0  # P(nerve) rises with the closeness to the nerve sentences
+    return RedFlagModel(weights, np.array([-6.0, -6.0]), 0.5, ("nerve", "sudden_pop"), "fp-1",
+                        confirm=0.3, neighbours=bank)
+
+
+def test_a_sentence_near_a_flags_training_sentences_reads_that_closeness() -> None:
+    m = _bank_model()
+    near, far = np.array([[0.9, 0.3, 0.0]]), np.array([[0.0, 0.0, 1.0]])
+    x = m.features(["a", "b"], np.vstack([near, far]))
+    assert x.shape == (2, 3 + len(RULE_FEATURES) + 3)
+    closeness = x[:, -3:] / 2.0  # per flag in order, then the quiet sentences
+    assert closeness[0, 0] > 0.85 and closeness[1, 0] < 0.3 and closeness[1, 2] > 0.6
+    assert m.detect(["it zings down my leg"], near) is not None
+    assert m.detect(["ran a 10k"], far) is None
+    # in training a sentence of the bank is not its own neighbour
+    own = m.neighbours.closeness(m.neighbours.vectors, m.flags, leave_out_self=True)  # type: ignore[union-attr]
+    assert own[0, 0] < 1.0 and np.isclose(own[0, 0], 0.8)
+
+
+def test_the_neighbour_bank_is_saved_beside_the_model_and_checked_on_load(tmp_path: Path) -> None:
+    known = default_rules().flag_ids()
+    path = save_red_flag_model(_bank_model(), tmp_path / "m.json")
+    assert neighbours_file(path).exists()
+    back = load_red_flag_model("fp-1", known, path)
+    assert back.neighbours is not None and back.neighbours.labels == _bank_model().neighbours.labels  # type: ignore[union-attr]
+    near = np.array([[0.9, 0.3, 0.0]])
+    assert np.allclose(back.features(["a"], near), _bank_model().features(["a"], near), atol=1e-3)
+
+    def off(model: RedFlagModel) -> bool:
+        return model.weights.size == 0 and model.threshold > 1.0
+
+    bank = neighbours_file(path)
+    good = bank.read_bytes()
+    for broken in (b"", b"not a zip file", good[: len(good) // 2]):
+        bank.write_bytes(broken)
+        assert off(load_red_flag_model("fp-1", known, path))
+    bank.unlink()
+    assert off(load_red_flag_model("fp-1", known, path))
+    # a bank whose size does not fit the weights, or with a label no model has
+    for vectors, labels in ((np.eye(4), ("nerve", "", "", "")), (np.eye(3), ("nerve", "pop?", ""))):
+        with bank.open("wb") as fh:
+            np.savez_compressed(fh, vectors=vectors.astype(np.float16), labels=np.array(labels))
+        assert off(load_red_flag_model("fp-1", known, path))
 
 
 def test_a_tentative_rule_hit_is_confirmed_or_vetoed_by_its_sentence() -> None:

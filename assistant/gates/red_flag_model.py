@@ -7,7 +7,10 @@ weight on it") and leaves its imprecise hits ("snapped", someone else's symptoms
 sentence...) *tentative*. This layer is one logistic regression per flag over each sentence's
 features: its embedding (the embedding model's features) and the rule layer's partial matches
 on it (``RULE_FEATURES``: a decided or tentative hit, a high or low number beside a pain word, a
-negation, a question about red flags, a past marker, someone else). Each is trained on its
+negation, a question about red flags, a past marker, someone else) and, with a neighbour bank,
+how close the sentence is to the training sentences of each flag and to those that must not
+escalate (``Neighbours``: the mean cosine to the nearest few of each; a paraphrase of a known
+report lands near it where one linear boundary per flag cannot follow). Each is trained on its
 flag's sentences against every sentence that must not escalate (a pop and a fever have little
 in common: one line cannot fence them all off from ordinary stories), and a sentence's
 probability of a red flag is its most likely flag's. ``pht train-red-flags`` trains them on the
@@ -30,8 +33,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import zipfile
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -110,10 +114,51 @@ def rule_features(sentence: str, rules: RedFlagRules | None = None) -> np.ndarra
     return np.array(flags, float) * FEATURE_SCALE
 
 
-def features(texts: list[str], vectors: np.ndarray, rules: RedFlagRules | None = None) -> np.ndarray:
-    """Per sentence: its embedding, then its ``rule_features``."""
+NEIGHBOURS_K = 3  # a sentence's closeness to a label: its mean cosine to that many of them
+NEIGHBOUR_SCALE = 2.0
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The training sentences' embeddings (unit length) and labels (a flag id, "" for a sentence
+    that must not escalate). ``closeness`` gives, per sentence and per label in ``names`` then
+    "", the mean cosine to its ``NEIGHBOURS_K`` nearest training sentences of that label."""
+
+    vectors: np.ndarray  # (n, dim)
+    labels: tuple[str, ...]
+
+    def closeness(self, vecs: np.ndarray, names: tuple[str, ...], *, leave_out_self: bool = False
+                  ) -> np.ndarray:
+        """(len(vecs), len(names) + 1) closeness; ``leave_out_self`` when ``vecs`` are the bank's
+        own rows in order (training: a sentence is not its own neighbour).
+
+        >>> bank = Neighbours(np.eye(3), ("nerve", "nerve", ""))
+        >>> bank.closeness(np.array([[1.0, 0, 0]]), ("nerve",)).round(2).tolist()
+        [[0.5, 0.0]]
+        """
+        sims = np.atleast_2d(np.asarray(vecs, float)) @ np.asarray(self.vectors, float).T
+        if leave_out_self:
+            np.fill_diagonal(sims, -np.inf)
+        labels = np.asarray(self.labels, dtype=object)
+        cols = []
+        for name in (*names, ""):
+            own = sims[:, labels == name]
+            top = -np.sort(-own, axis=1)[:, :NEIGHBOURS_K]
+            found = np.isfinite(top)  # a sentence left out of its own label has one fewer
+            cols.append(np.where(found, top, 0.0).sum(axis=1) / np.maximum(found.sum(axis=1), 1))
+        return np.array(cols).T
+
+
+def features(texts: list[str], vectors: np.ndarray, rules: RedFlagRules | None = None,
+             neighbours: Neighbours | None = None, names: tuple[str, ...] = (),
+             *, leave_out_self: bool = False) -> np.ndarray:
+    """Per sentence: its embedding, then its ``rule_features``, then (with a neighbour bank) its
+    closeness to each flag in ``names`` and to the sentences that must not escalate."""
     vecs = np.atleast_2d(np.asarray(vectors, float))
-    return np.hstack([vecs, np.array([rule_features(t, rules) for t in texts]).reshape(len(texts), -1)])
+    parts = [vecs, np.array([rule_features(t, rules) for t in texts]).reshape(len(texts), -1)]
+    if neighbours is not None:
+        parts.append(NEIGHBOUR_SCALE * neighbours.closeness(vecs, names, leave_out_self=leave_out_self))
+    return np.hstack(parts)
 
 
 @dataclass(frozen=True)
@@ -127,10 +172,16 @@ class RedFlagModel:
     flags: tuple[str, ...]
     embedder: str
     confirm: float = 0.5  # a tentative rule hit escalates when its sentence reaches this
+    neighbours: Neighbours | None = None  # the bank of the closeness features, if trained with it
 
     @classmethod
     def rules_only(cls, embedder: str = "") -> RedFlagModel:
         return cls(np.zeros((0, 0)), np.zeros(0), 2.0, (), embedder, confirm=0.0)
+
+    def features(self, texts: list[str], vectors: np.ndarray, rules: RedFlagRules | None = None
+                 ) -> np.ndarray:
+        """The input rows this model reads for ``texts`` (``features`` with its bank)."""
+        return features(texts, vectors, rules, self.neighbours, self.flags)
 
     def flag_probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(flag) per row of ``features`` (columns in ``flags`` order; none with no weights)."""
@@ -151,7 +202,7 @@ class RedFlagModel:
         if not texts:
             return None
         rules = default_rules()
-        by_flag = self.flag_probabilities(features(texts, vectors, rules)) if self.weights.size else None
+        by_flag = self.flag_probabilities(self.features(texts, vectors, rules)) if self.weights.size else None
         p = by_flag.max(axis=1) if by_flag is not None else np.zeros(len(texts))
         prepared = [rules.prepare(t) for t in texts]
         for hit in rules.tentative(" ".join(texts)):
@@ -164,10 +215,13 @@ class RedFlagModel:
             return None
         return RedFlagHit(self.flags[int(np.argmax(by_flag[i]))], texts[i], round(float(p[i]), 4))
 
+    def feature_names(self) -> list[str]:
+        return ["embedding", *RULE_FEATURES, *(["neighbours"] if self.neighbours else [])]
+
     def to_json(self) -> dict[str, object]:
         return {
             "embedder": self.embedder,
-            "features": ["embedding", *RULE_FEATURES],
+            "features": self.feature_names(),
             "threshold": self.threshold,
             "confirm": self.confirm,
             "flags": list(self.flags),
@@ -176,9 +230,32 @@ class RedFlagModel:
         }
 
 
+def neighbours_file(path: Path) -> Path:
+    """Where the neighbour bank of the model at ``path`` is kept (beside it, ``.npz``)."""
+    return path.with_suffix(".npz")
+
+
 def save_red_flag_model(model: RedFlagModel, path: Path = MODEL_FILE) -> Path:
+    """The model as JSON at ``path`` and its neighbour bank, if any, beside it (half-precision
+    vectors: the closeness features need no more)."""
+    if model.neighbours is not None:
+        with neighbours_file(path).open("wb") as fh:
+            np.savez_compressed(fh, vectors=np.asarray(model.neighbours.vectors, np.float16),
+                                labels=np.array(model.neighbours.labels, dtype=str))
     path.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")
     return path
+
+
+def _load_neighbours(path: Path, model: RedFlagModel) -> Neighbours:
+    with np.load(neighbours_file(path), allow_pickle=False) as data:
+        bank = Neighbours(np.asarray(data["vectors"], float), tuple(str(x) for x in data["labels"]))
+    inputs = bank.vectors.shape[-1] + len(RULE_FEATURES) + len(model.flags) + 1
+    if bank.vectors.ndim != 2 or len(bank.labels) != len(bank.vectors) or (
+            model.weights.ndim == 2 and model.weights.shape[1] != inputs):
+        raise ValueError("the neighbour bank does not fit the weights")
+    if not set(bank.labels) <= {*model.flags, ""} or not np.isfinite(bank.vectors).all():
+        raise ValueError("the neighbour bank has unknown labels or non-finite vectors")
+    return bank
 
 
 def load_red_flag_model(
@@ -186,7 +263,8 @@ def load_red_flag_model(
 ) -> RedFlagModel:
     """The trained layer for this embedding model, or the rules alone (every tentative rule hit
     escalates; the reason is logged): no file, another embedding model, an unreadable file,
-    other features, or a flag id the escalation texts don't know."""
+    other features, a missing or mismatched neighbour bank, or a flag id the escalation texts
+    don't know."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         model = RedFlagModel(
@@ -194,7 +272,9 @@ def load_red_flag_model(
             float(data["threshold"]), tuple(str(f) for f in data["flags"]), str(data["embedder"]),
             float(data["confirm"]),
         )
-        if data["features"] != ["embedding", *RULE_FEATURES]:
+        if data["features"] == ["embedding", *RULE_FEATURES, "neighbours"]:
+            model = replace(model, neighbours=_load_neighbours(path, model))
+        elif data["features"] != ["embedding", *RULE_FEATURES]:
             raise ValueError(f"trained on other features {data['features']}")
         numbers = (model.weights, model.bias, np.array([model.threshold, model.confirm]))
         if not all(np.isfinite(a).all() for a in numbers):
@@ -204,7 +284,8 @@ def load_red_flag_model(
         if (model.weights.ndim != 2 or model.weights.shape[0] != len(model.flags) or not model.flags
                 or model.weights.shape[1] <= len(RULE_FEATURES) or model.bias.shape != (len(model.flags),)):
             raise ValueError("weights, biases and flags disagree (one row per flag)")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+            zipfile.BadZipFile) as exc:
         log.warning("red-flag learned layer off: %s is unreadable (%s)", path, exc)
         return RedFlagModel.rules_only(embedder)
     if model.embedder != embedder:
