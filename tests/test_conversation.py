@@ -261,6 +261,20 @@ def test_a_pronoun_after_a_noun_that_is_no_complaint_still_refers_back(question:
     assert "sit" in rewrite_followup(question, SITTING).lower()
 
 
+@pytest.mark.parametrize("question", [
+    "is that the same in the older article?",
+    "Was that a tear then?",
+    "isn't that a bad sign?",
+])
+def test_that_after_is_or_was_points_back(question: str) -> None:
+    assert "sit" in rewrite_followup(question, SITTING).lower()
+
+
+def test_that_opening_a_clause_of_its_own_does_not_point_back() -> None:
+    question = "I read that the tendon needs load. How often should I train?"
+    assert rewrite_followup(question, SITTING) == question
+
+
 def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:
     got = rewrite_followup("so is it worse after a long run?", SITTING)
     assert got != "so is it worse after a long run?" and "sit" in got.lower()
