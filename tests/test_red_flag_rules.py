@@ -112,24 +112,6 @@ def test_zero_before_a_symptom_is_a_negation() -> None:
 
 
 @pytest.mark.parametrize("question", [
-    "nothing goes down into my foot, the ache stays high under the glute",
-    "Nothing radiates, no pins and needles, it's just sore at the sit bone",
-])
-def test_nothing_before_a_symptom_is_a_negation(question: str) -> None:
-    assert check_red_flag(question) is None
-
-
-@pytest.mark.parametrize("question", [
-    "Tried everything but nothing helps the numbness in my foot",
-    "Nothing seems to help, numb foot since Monday",
-    "Nothing I do stops the pins and needles in my foot",
-])
-def test_nothing_that_helps_a_symptom_still_reports_it(question: str) -> None:
-    hit = check_red_flag(question)
-    assert hit is not None and hit.flag == "nerve"
-
-
-@pytest.mark.parametrize("question", [
     "there's no tingling or numbness or anything going down the leg, just a dull ache",
     "I have no burning or tingling or weakness or numbness in my foot",
     "Nor is there any numbness, just an ache at the sit bone",
