@@ -270,9 +270,28 @@ def test_that_after_is_or_was_points_back(question: str) -> None:
     assert "sit" in rewrite_followup(question, SITTING).lower()
 
 
-def test_that_opening_a_clause_of_its_own_does_not_point_back() -> None:
-    question = "I read that the tendon needs load. How often should I train?"
+@pytest.mark.parametrize("question", [
+    "I read that the tendon needs load. How often should I train?",
+    "The advice is that you rest. Do you agree?",
+])
+def test_that_opening_a_clause_of_its_own_does_not_point_back(question: str) -> None:
     assert rewrite_followup(question, SITTING) == question
+
+
+@pytest.mark.parametrize("question", [
+    "Knee bent or straight when I do them?",
+    "Do calf raises help it too?",
+    "Would heel lifts in my shoes ease it?",
+])
+def test_a_body_part_word_that_names_no_complaint_of_its_own_leaves_the_pronoun_pointing_back(
+    question: str,
+) -> None:
+    history = [user("How do I do single leg bridges?"), bot("Lie on your back ...")]
+    assert "bridge" in rewrite_followup(question, history).lower()
+
+
+def test_a_word_in_the_list_that_is_no_body_part_here_does_not_hold_the_pronoun() -> None:
+    assert "sit" in rewrite_followup("Does cold weather make it worse?", SITTING).lower()
 
 
 def test_a_pronoun_with_nothing_before_it_still_refers_back() -> None:
