@@ -65,7 +65,8 @@ class Assistant:
         self.llm = llm
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
-        self.scope_model = load_scope_model(embedder.fingerprint()) if scope is not None else None
+        self.scope_model = (load_scope_model(embedder.fingerprint(), dimension=getattr(
+            embedder, "dimension", None)) if scope is not None else None)
         self.red_flag_model = load_red_flag_model(embedder.fingerprint(), default_rules().flag_ids())
         model = load_model(embedder.fingerprint())
         self.filler = (  # the build's stored vectors, else embedded when first seen
@@ -149,7 +150,11 @@ class Assistant:
         asks = self._asks(query, vec, vectors)
         quote = True  # whether the articles are quoted for the message's asks
         if gate.status != "red_flag":
-            if "diagnosis" in gate.intents:
+            if self.scope is not None and self.scope.elsewhere(query):
+                # another body part and nothing of the PHT region ("the outside of my knee
+                # hurts at 8k, what is causing it?"): refused, diagnosis asks included
+                covered = []
+            elif "diagnosis" in gate.intents:
                 covered = asks
             elif "promotion" in gate.intents:
                 # the product asks are answered by the promotion note; the message's other
@@ -331,15 +336,11 @@ class Assistant:
         are both out of scope; a message with several asks is refused only when its asks
         together and each ask alone are out of scope, and otherwise keeps the asks judged in
         scope; without it, or for a message using an other-domain word
-        the corpus itself covers, the calibrated rule layer decides per ask. Before either, a
-        message that names another body part and nothing of the PHT region ("the outside of my
-        knee", "under my ribs") is refused whole: on every labelled set (about 300 in-scope
-        messages) no in-scope message does that, while stories full of running words do."""
+        the corpus itself covers, the calibrated rule layer decides per ask. (A message about
+        another body part never gets here: ``stream`` refuses it first.)"""
         if self.scope is None:
             return asks
         rows = self.scope_inputs(query, vec, asks, vectors)
-        if rows[0][1].elsewhere:  # about another body part, and nothing of the PHT region
-            return []
         # the learned layer knows the shipped articles' neighbours; a message using a neighbour
         # word that the corpus itself covers (a clinic's own page on it) goes to the rule layer
         if self.scope_model is not None and not self.scope.corpus_terms(query):
@@ -367,8 +368,6 @@ class Assistant:
             return True
         text, _query, v = ask
         f = self.scope.features(query, self.retriever.max_similarity(v), text)
-        if f.elsewhere:
-            return False
         if self.scope_model is not None and not self.scope.corpus_terms(text):
             return not self.scope_model.out_of_scope(scope_vector(v, v, f))
         return self.scope.decide_features(f)

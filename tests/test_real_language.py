@@ -65,6 +65,8 @@ def test_a_running_story_about_another_body_part_is_out_of_scope(
         "Ankle feels unstable since I rolled it on a root last month, no swelling now. How do I "
         "get back to trail running?",
         "I get a cramp in my stomach halfway through long runs, usually around 15k. What causes it?",
+        # a diagnosis ask about another body part is refused too, not answered about PHT
+        "The outside of my knee hurts at 8k on every run. What is causing my pain?",
     ):
         assert assistant.ask(message, list(history)).status == "out_of_scope", message
     # the PHT region named beside another part: answered

@@ -126,6 +126,13 @@ def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
         # idioms and plain running words are no body part
         ("On the other hand, I'm back on my feet and running again. Can I race?", 0),
         ("How many sets of nordics should I do?", 0),
+        # the rehab or the topic named beside another body part: about PHT
+        ("Is the bent-knee bridge or the straight-leg bridge better for me?", 0),
+        ("Should I do bridges with my heels on a chair or on the floor?", 0),
+        ("Is the knee-to-chest stretch OK for my tendon?", 0),
+        ("Could my pain be coming from my lower back instead of the tendon?", 0),
+        ("My knee doesn't hurt, just the tendon at the top of my leg. Should I rest?", 0),
+        ("Deep ache where I sit, sometimes behind the knee too.", 0),
     ],
 )
 def test_a_message_about_another_body_part_is_marked_elsewhere(message: str, elsewhere: int) -> None:
@@ -146,6 +153,13 @@ def test_a_scope_model_for_another_input_layout_is_not_used(tmp_path: Path) -> N
     path.write_text(json.dumps(data), "utf-8")
     assert load_scope_model("fake-embedder", path) is None
     assert load_scope_model("another-embedder", path) is None
+    # the weights must fit the embedder's vectors; an unreadable file is no model, not an error
+    ok = save_scope_model(ScopeModel(np.zeros(2 * 3 + LEX_FEATURES), 0.0, 0.5, "e"), tmp_path / "m")
+    assert load_scope_model("e", ok, dimension=3) is not None
+    assert load_scope_model("e", ok, dimension=4) is None
+    for bad in ("[1, 2]", '{"embedder": "e"}', '{"embedder": "e", "weights": "x", "bias": 0}', "{"):
+        ok.write_text(bad, "utf-8")
+        assert load_scope_model("e", ok) is None, bad
 
 
 def test_out_of_domain_terms_lower_the_score() -> None:

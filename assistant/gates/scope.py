@@ -166,8 +166,7 @@ class ScopeGate:
         """Lexicon hits (distinct terms) plus the caller's similarity. In-domain words count
         over the whole message; other-domain words only in ``ask`` (the question being judged,
         default the whole message): a story about PHT that asks about surgery recovery is
-        about surgery recovery. ``elsewhere`` reads the whole message: it names a body part
-        away from the PHT region and no word of that region.
+        about surgery recovery. ``elsewhere`` reads the whole message (``ScopeGate.elsewhere``).
 
         >>> g = ScopeGate(calibration=None)
         >>> f = g.features("My PHT is better. How long after a reattachment can I run?", 0.5,
@@ -195,12 +194,24 @@ class ScopeGate:
             rest = rest[: m.start()] + " " * (m.end() - m.start()) + rest[m.end() :]
         found = [*self.out_rx.findall(rest), *(m.group(0) for m in matched)]
         out = {t for t in found if not self.covers(t)}
-        elsewhere = bool(self.elsewhere_rx and self.elsewhere_rx.search(text)
-                         and not self.region_rx.search(text))
         return ScopeFeatures(
             float(max_sim), hits(self.strong_rx, text), hits(self.weak_rx, text), len(out),
-            int(elsewhere),
+            int(self.elsewhere(text)),
         )
+
+    def elsewhere(self, message: str) -> bool:
+        """Whether ``message`` names a body part away from the PHT region and no word of that
+        region, its rehab or the articles' topic (``regions`` and the strong in-domain terms
+        of scope.yaml): such a message is about that other part.
+
+        >>> g = ScopeGate(calibration=None)
+        >>> [g.elsewhere(m) for m in ("My knee aches on runs. Why?", "Should I do bridges with "
+        ...  "my heels on a chair?", "My knee doesn't hurt, just the tendon. Should I rest?")]
+        [True, False, False]
+        """
+        text = normalize(message, lower=True)
+        return bool(self.elsewhere_rx and self.elsewhere_rx.search(text)
+                    and not self.region_rx.search(text) and not self.strong_rx.search(text))
 
     def corpus_terms(self, text: str) -> set[str]:
         """Other-domain terms in ``text`` that the corpus itself uses (see ``covers``)."""

@@ -63,15 +63,20 @@ def save_scope_model(model: ScopeModel, path: Path = MODEL_FILE) -> Path:
     return path
 
 
-def load_scope_model(embedder: str, path: Path = MODEL_FILE) -> ScopeModel | None:
-    """The trained layer for this embedding model and this input layout, or None."""
+def load_scope_model(embedder: str, path: Path = MODEL_FILE, dimension: int | None = None
+                     ) -> ScopeModel | None:
+    """The trained layer for this embedding model and this input layout (``scope_vector`` of
+    ``dimension``-long embeddings, when given), or None: the rule layer then decides."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if data.get("embedder") != embedder or data.get("lex_features", 4) != LEX_FEATURES:
+            return None
+        model = ScopeModel(
+            np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
+            str(data["embedder"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if data.get("embedder") != embedder or data.get("lex_features", 4) != LEX_FEATURES:
+    if model.weights.ndim != 1 or (dimension and len(model.weights) != 2 * dimension + LEX_FEATURES):
         return None
-    return ScopeModel(
-        np.asarray(data["weights"], float), float(data["bias"]), float(data["threshold"]),
-        str(data["embedder"]),
-    )
+    return model
