@@ -25,6 +25,7 @@ at here: ``pht eval`` reports them. Writes ``assistant/data/red_flag_model.json`
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from core.settings import Settings
@@ -127,11 +128,16 @@ def cmd_train_red_flags(args: argparse.Namespace) -> int:
     assert fitted == names  # the closeness columns are in the same order as the models
 
     def scores(msg: str, model: RedFlagModel) -> tuple[float, float]:
-        """(P of the sentence holding a tentative rule hit or -1, top sentence P) of a message."""
+        """(P of the sentence holding a tentative rule hit or -1, top sentence P) of a message,
+        read without its own sentences in the neighbour bank (a calibration narrative's quiet
+        sentences train the layer too: each would be its own nearest neighbour)."""
         parts = sentences(msg)
         if not parts:
             return -1.0, 0.0
-        p = model.probability(model.features(parts, embedder.embed(parts)))
+        keep = ~np.isin(np.asarray(texts, dtype=object), parts)
+        unseen = replace(model, neighbours=Neighbours(
+            bank.vectors[keep], tuple(np.asarray(bank.labels, dtype=object)[keep])))
+        p = unseen.probability(unseen.features(parts, embedder.embed(parts)))
         held = [p[i] for i, t in enumerate(parts) if default_rules().tentative(t)]
         return (max(held) if held else -1.0), float(p.max())
 

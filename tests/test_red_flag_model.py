@@ -120,7 +120,8 @@ def test_the_neighbour_bank_is_saved_beside_the_model_and_checked_on_load(tmp_pa
     bank.unlink()
     assert off(load_red_flag_model("fp-1", known, path))
     # a bank whose size does not fit the weights, or with a label no model has
-    for vectors, labels in ((np.eye(4), ("nerve", "", "", "")), (np.eye(3), ("nerve", "pop?", ""))):
+    for vectors, labels in ((np.eye(4), ("nerve", "", "", "")), (np.eye(3), ("nerve", "pop?", "")),
+                            (np.float16(1.0), ("nerve",)), (np.eye(3), "nerve")):
         with bank.open("wb") as fh:
             np.savez_compressed(fh, vectors=vectors.astype(np.float16), labels=np.array(labels))
         assert off(load_red_flag_model("fp-1", known, path))

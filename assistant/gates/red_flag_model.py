@@ -249,8 +249,10 @@ def save_red_flag_model(model: RedFlagModel, path: Path = MODEL_FILE) -> Path:
 def _load_neighbours(path: Path, model: RedFlagModel) -> Neighbours:
     with np.load(neighbours_file(path), allow_pickle=False) as data:
         bank = Neighbours(np.asarray(data["vectors"], float), tuple(str(x) for x in data["labels"]))
-    inputs = bank.vectors.shape[-1] + len(RULE_FEATURES) + len(model.flags) + 1
-    if bank.vectors.ndim != 2 or len(bank.labels) != len(bank.vectors) or (
+    if bank.vectors.ndim != 2:
+        raise ValueError("the neighbour bank is not a table of vectors")
+    inputs = bank.vectors.shape[1] + len(RULE_FEATURES) + len(model.flags) + 1
+    if len(bank.labels) != len(bank.vectors) or (
             model.weights.ndim == 2 and model.weights.shape[1] != inputs):
         raise ValueError("the neighbour bank does not fit the weights")
     if not set(bank.labels) <= {*model.flags, ""} or not np.isfinite(bank.vectors).all():
