@@ -245,6 +245,7 @@ def test_a_bare_measure_question_borrows_the_exercise() -> None:
         "My IT band is tight, should I roll it?",
         "Ankle feels unstable since I rolled it last month. How do I get back to trail running?",
         "Left knee clicks on the stairs, should I get it checked?",
+        "Lower back is stiff since I tweaked it, can I run?",
     ],
 )
 def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question: str) -> None:
@@ -267,6 +268,13 @@ def test_a_pronoun_after_a_noun_that_is_no_complaint_still_refers_back(question:
     "isn't that a bad sign?",
 ])
 def test_that_after_is_or_was_points_back(question: str) -> None:
+    assert "sit" in rewrite_followup(question, SITTING).lower()
+
+
+@pytest.mark.parametrize("question", [
+    "What is that a sign of?", "Why is that a problem for runners?", "How is that the same as PHT?",
+])
+def test_that_after_a_question_word_and_is_points_back(question: str) -> None:
     assert "sit" in rewrite_followup(question, SITTING).lower()
 
 

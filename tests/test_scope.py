@@ -133,6 +133,12 @@ def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
         ("Could my pain be coming from my lower back instead of the tendon?", 0),
         ("My knee doesn't hurt, just the tendon at the top of my leg. Should I rest?", 0),
         ("Deep ache where I sit, sometimes behind the knee too.", 0),
+        ("Can I still do nordics if my knee clicks a bit?", 0),
+        # a body part named with no complaint of its own
+        ("Should I ice it? I usually ice my knees after long runs.", 0),
+        # sitting, or a tendon another part owns, is no word of the PHT region
+        ("My knee hurts when I sit for a long time. Why?", 1),
+        ("What is causing my Achilles tendon pain on long runs?", 1),
     ],
 )
 def test_a_message_about_another_body_part_is_marked_elsewhere(message: str, elsewhere: int) -> None:
@@ -157,7 +163,10 @@ def test_a_scope_model_for_another_input_layout_is_not_used(tmp_path: Path) -> N
     ok = save_scope_model(ScopeModel(np.zeros(2 * 3 + LEX_FEATURES), 0.0, 0.5, "e"), tmp_path / "m")
     assert load_scope_model("e", ok, dimension=3) is not None
     assert load_scope_model("e", ok, dimension=4) is None
-    for bad in ("[1, 2]", '{"embedder": "e"}', '{"embedder": "e", "weights": "x", "bias": 0}', "{"):
+    nan = '{"embedder": "e", "weights": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "bias": NaN, "threshold": 0.5}'
+    wild = '{"embedder": "e", "weights": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "bias": 0, "threshold": 2}'
+    for bad in ("[1, 2]", '{"embedder": "e"}', '{"embedder": "e", "weights": "x", "bias": 0}', "{",
+                nan, wild):
         ok.write_text(bad, "utf-8")
         assert load_scope_model("e", ok) is None, bad
 

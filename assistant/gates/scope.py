@@ -147,6 +147,10 @@ class ScopeGate:
         # no "elsewhere" list: the feature is never set
         self.region_rx = _terms_rx(regions.get("pht") or ["pht"])
         self.elsewhere_rx = _terms_rx(regions["elsewhere"]) if regions.get("elsewhere") else None
+        self.complaint_rx = _terms_rx(regions.get("complaint") or ["pain"])
+        # a tendon another part owns ("achilles tendon", "my wrist tendon") is no PHT word
+        self.owned_tendon_rx = re.compile(
+            self.elsewhere_rx.pattern + r"\s+(?:\w+\s+)?tend\w*") if self.elsewhere_rx else None
         patterns = [str(p) for p in data.get("out_domain_patterns", [])]
         self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
         self.weights = ScopeWeights(**data["weights"])
@@ -199,19 +203,31 @@ class ScopeGate:
             int(self.elsewhere(text)),
         )
 
-    def elsewhere(self, message: str) -> bool:
-        """Whether ``message`` names a body part away from the PHT region and no word of that
-        region, its rehab or the articles' topic (``regions`` and the strong in-domain terms
-        of scope.yaml): such a message is about that other part.
+    def elsewhere(self, message: str, reach: int = 6) -> bool:
+        """Whether ``message`` complains of a body part away from the PHT region (an
+        ``elsewhere`` word within ``reach`` words of a ``complaint`` word) and names no word of
+        that region, its rehab or its tendon (``regions`` in scope.yaml): such a message is
+        about that other part.
 
         >>> g = ScopeGate(calibration=None)
         >>> [g.elsewhere(m) for m in ("My knee aches on runs. Why?", "Should I do bridges with "
-        ...  "my heels on a chair?", "My knee doesn't hurt, just the tendon. Should I rest?")]
-        [True, False, False]
+        ...  "my heels on a chair?", "My knee doesn't hurt, just the tendon. Should I rest?",
+        ...  "My achilles tendon hurts on long runs.", "Should I ice it? I ice my knees too.")]
+        [True, False, False, True, False]
         """
+        if self.elsewhere_rx is None:
+            return False
         text = normalize(message, lower=True)
-        return bool(self.elsewhere_rx and self.elsewhere_rx.search(text)
-                    and not self.region_rx.search(text) and not self.strong_rx.search(text))
+        if self.region_rx.search(self.owned_tendon_rx.sub(" ", text) if self.owned_tendon_rx else text):
+            return False
+        words = [(m.start(), m.end()) for m in re.finditer(r"[\w'-]+", text)]
+
+        def index(pos: int) -> int:
+            return next((i for i, (a, b) in enumerate(words) if a <= pos < b), len(words))
+
+        parts = [index(m.start()) for m in self.elsewhere_rx.finditer(text)]
+        pains = [index(m.start()) for m in self.complaint_rx.finditer(text)]
+        return any(abs(p - c) <= reach for p in parts for c in pains)
 
     def corpus_terms(self, text: str) -> set[str]:
         """Other-domain terms in ``text`` that the corpus itself uses (see ``covers``)."""

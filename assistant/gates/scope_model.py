@@ -79,4 +79,7 @@ def load_scope_model(embedder: str, path: Path = MODEL_FILE, dimension: int | No
         return None
     if model.weights.ndim != 1 or (dimension and len(model.weights) != 2 * dimension + LEX_FEATURES):
         return None
+    if not (np.isfinite(model.weights).all() and np.isfinite(model.bias)
+            and 0.0 <= model.threshold <= 1.0):
+        return None  # a NaN or a threshold out of range would refuse nothing
     return model
