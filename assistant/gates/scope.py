@@ -45,7 +45,7 @@ class ScopeFeatures:
     strong: int = 0  # in-domain terms specific to PHT
     weak: int = 0  # running-injury terms also used elsewhere
     out: int = 0  # clearly other-domain terms
-    elsewhere: int = 0  # 1: the message names another body part and nothing of the PHT region
+    elsewhere: int = 0  # 1: a complaint about another body part, nothing of the PHT region
 
 
 @dataclass(frozen=True)
