@@ -65,8 +65,8 @@ class Assistant:
         self.llm = llm
         self.texts = load_data("answer_texts.yaml")
         self.backend_name = "extractive" if llm is None else f"llm:{settings.llm_model}"
-        self.scope_model = (load_scope_model(embedder.fingerprint(), dimension=getattr(
-            embedder, "dimension", None)) if scope is not None else None)
+        self.scope_model = (load_scope_model(embedder.fingerprint(), dimension=embedder.dimension)
+                            if scope is not None else None)
         self.red_flag_model = load_red_flag_model(embedder.fingerprint(), default_rules().flag_ids())
         model = load_model(embedder.fingerprint())
         self.filler = (  # the build's stored vectors, else embedded when first seen

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
@@ -220,13 +221,9 @@ class ScopeGate:
         text = normalize(message, lower=True)
         if self.region_rx.search(self.owned_tendon_rx.sub(" ", text) if self.owned_tendon_rx else text):
             return False
-        words = [(m.start(), m.end()) for m in re.finditer(r"[\w'-]+", text)]
-
-        def index(pos: int) -> int:
-            return next((i for i, (a, b) in enumerate(words) if a <= pos < b), len(words))
-
-        parts = [index(m.start()) for m in self.elsewhere_rx.finditer(text)]
-        pains = [index(m.start()) for m in self.complaint_rx.finditer(text)]
+        starts = [m.start() for m in re.finditer(r"[\w'-]+", text)]  # word n starts at starts[n]
+        parts = [bisect_right(starts, m.start()) for m in self.elsewhere_rx.finditer(text)]
+        pains = [bisect_right(starts, m.start()) for m in self.complaint_rx.finditer(text)]
         return any(abs(p - c) <= reach for p in parts for c in pains)
 
     def corpus_terms(self, text: str) -> set[str]:
