@@ -132,6 +132,10 @@ class Assistant:
             yield self._finish(question, Draft("invalid_input", [gate.message]), t0, timings, "")
             return
         query = gate.query or question
+        if gate.status is None and self.scope is not None:
+            # "Not hamstring related: can I run with a blister?" is judged and answered
+            # without the words that set the topic aside (the gates above read them all)
+            query = self.scope.without_denied_topic(query)
         t = time.perf_counter()
         vectors.want(self._query_texts(query))  # when it was not foreseen
         vec = vectors.one(self._repaired(query))

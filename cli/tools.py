@@ -41,8 +41,9 @@ def cmd_calibrate_scope(args: argparse.Namespace) -> int:
 
     rows: dict[str, list[tuple[ScopeFeatures, np.ndarray, bool]]] = {"calibration": [], "test": []}
     for item in items:
-        vec = service.retriever.embed_query(item.question)
-        inputs = service.scope_inputs(item.question, vec, service._asks(item.question, vec))
+        message = gate.without_denied_topic(item.question)  # as the assistant judges it
+        vec = service.retriever.embed_query(message)
+        inputs = service.scope_inputs(message, vec, service._asks(message, vec))
         # a message is refused only when every ask is: the rule layer sees its most in-scope ask
         best = max((f for _a, f, _x in inputs), key=gate.weights.score)
         rows[item.split].append((best, inputs[0][2], item.in_scope))

@@ -75,6 +75,17 @@ def test_a_running_story_about_another_body_part_is_out_of_scope(
     assert a.status == "answered"
 
 
+def test_a_message_that_sets_the_topic_aside_is_judged_without_it(assistant: Assistant) -> None:
+    # "hamstring" here says what the message is NOT about: the blister question is refused
+    a = assistant.ask("Not hamstring related: I've got a blister on my heel, should I pop it "
+                      "before my race?")
+    assert a.status == "out_of_scope"
+    # a denial beside the PHT region keeps the region: answered
+    a = assistant.ask("I don't think it has anything to do with my hamstring, the pain is right "
+                      "at my sit bone when I sit. What is it?")
+    assert a.status == "answered"
+
+
 def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:
     a = assistant.ask(
         "I have battled chronic hamstring tendinopathy for a number of years. I've done the "

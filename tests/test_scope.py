@@ -145,6 +145,29 @@ def test_a_message_about_another_body_part_is_marked_elsewhere(message: str, els
     assert ScopeGate().features(message, 0.4).elsewhere == elsewhere
 
 
+@pytest.mark.parametrize(
+    ("message", "left"),
+    [
+        # the writer sets the topic aside: judged without those words
+        ("Not hamstring related: I've got a blister on my heel, should I pop it?",
+         ": I've got a blister on my heel, should I pop it?"),
+        ("Unrelated to my PHT, but is a recovery drink worth it?", ", but is a recovery drink worth it?"),
+        ("This isn\u2019t about the tendon thing: can I run with a cold?", "This is : can I run with a cold?"),
+        ("I don't think it has anything to do with my hamstring, it's at the sit bone.",
+         "I do , it's at the sit bone."),
+        # a question about the link, or nothing denied: unchanged
+        ("Is my knee pain not related to my hamstring?", None),
+        ("Could it be nothing to do with the tendon?", None),
+        ("Not sure it's the hamstring at all, it's a deep ache in my butt. Could it be PHT?", None),
+        ("Is it not about strength, then?", None),
+        # too little would be left
+        ("Nothing to do with PHT.", None),
+    ],
+)
+def test_words_that_set_the_topic_aside_are_not_scope_evidence(message: str, left: str | None) -> None:
+    assert ScopeGate().without_denied_topic(message) == (message if left is None else left)
+
+
 def test_another_body_part_lowers_the_score() -> None:
     w = ScopeGate().weights
     assert w.score(ScopeFeatures(0.4, weak=2, elsewhere=1)) < w.score(ScopeFeatures(0.4, weak=2))

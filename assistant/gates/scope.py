@@ -152,6 +152,10 @@ class ScopeGate:
         # a tendon another part owns ("achilles tendon", "my wrist tendon") is no PHT word
         self.owned_tendon_rx = re.compile(
             self.elsewhere_rx.pattern + r"\s+(?:\w+\s+)?tend\w*") if self.elsewhere_rx else None
+        denied = data.get("denied_topic") or {}
+        self.denied_rx = re.compile("|".join(
+            str(p).replace("{topic}", str(denied["topic"])) for p in denied["patterns"]
+        ), re.IGNORECASE) if denied.get("patterns") else None
         patterns = [str(p) for p in data.get("out_domain_patterns", [])]
         self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
         self.weights = ScopeWeights(**data["weights"])
@@ -225,6 +229,34 @@ class ScopeGate:
         parts = [bisect_right(starts, m.start()) for m in self.elsewhere_rx.finditer(text)]
         pains = [bisect_right(starts, m.start()) for m in self.complaint_rx.finditer(text)]
         return any(abs(p - c) <= reach for p in parts for c in pains)
+
+    def without_denied_topic(self, message: str) -> str:
+        """``message`` without the words that say it is not about PHT ("nothing to do with my
+        hamstring", "not hamstring related": ``denied_topic`` in scope.yaml), which name the
+        topic only to set it aside; ``message`` itself when it has none, when the words sit in
+        a clause that ends in a question mark ("is it not to do with the tendon?" asks about the link), or when fewer
+        than three words would be left.
+
+        >>> g = ScopeGate(calibration=None)
+        >>> g.without_denied_topic("Not hamstring related: can I run with a blister on my heel?")
+        ': can I run with a blister on my heel?'
+        >>> g.without_denied_topic("Could it be nothing to do with the hamstring?")
+        'Could it be nothing to do with the hamstring?'
+        """
+        if self.denied_rx is None:
+            return message
+        text = normalize(message)  # typographic apostrophes made plain, as the patterns expect
+        kept, last = [], 0
+        for m in self.denied_rx.finditer(text):
+            clause_end = re.search(r"[?.!,:;\n]|\s[-\u2013\u2014]\s", text[m.end():])
+            if clause_end and clause_end.group(0) == "?":
+                continue  # a question about the link
+            kept.append(text[last : m.start()])
+            last = m.end()
+        if not kept:
+            return message
+        rest = " ".join(" ".join([*kept, text[last:]]).split())
+        return rest if len(re.findall(r"\w+", rest)) >= 3 else message
 
     def corpus_terms(self, text: str) -> set[str]:
         """Other-domain terms in ``text`` that the corpus itself uses (see ``covers``)."""
