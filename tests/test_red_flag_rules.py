@@ -155,3 +155,23 @@ def test_a_fall_told_as_a_noun_with_bruising_escalates(question: str) -> None:
 ])
 def test_the_fall_season_is_not_a_fall(question: str) -> None:
     assert check_red_flag(question) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Deep pain in my buttock for months. I've also lost about 6kg without trying and get fevers "
+    "at night. Could it be hamstring tendinopathy?",
+    "unexplained weight loss and pain under my glute when i sit. should i run?",
+    "dropped 4 kilos for no reason since spring and the ache at my sit bone is there every day",
+])
+def test_weight_lost_without_trying_with_pain_is_urgent(question: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and (hit.flag, hit.severity) == ("systemic_night_pain", "urgent")
+
+
+@pytest.mark.parametrize("question", [
+    "I've lost 5kg since January because I'm eating better. My hamstring aches after long runs.",
+    "I lost weight on purpose this year and my hamstring is sore. Should I eat more protein?",
+    "I haven't had any unexplained weight loss, just the ache at my sit bone.",
+])
+def test_weight_lost_on_purpose_or_denied_is_no_red_flag(question: str) -> None:
+    assert check_red_flag(question) is None
