@@ -6,6 +6,8 @@ The issue's own examples, end to end with the real model and index (the labelled
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.models import Turn
@@ -84,6 +86,23 @@ def test_a_message_that_sets_the_topic_aside_is_judged_without_it(assistant: Ass
     a = assistant.ask("I don't think it has anything to do with my hamstring, the pain is right "
                       "at my sit bone when I sit. What is it?")
     assert a.status == "answered"
+
+
+def test_superseded_older_advice_is_not_quoted_as_advice(assistant: Assistant) -> None:
+    older = "corpus/is-it-ok-to-run-with-hamstring-pain.txt"
+    for question in ("Is foam rolling my hamstring worth doing for PHT?",
+                     "Will dry needling or sports massage fix my high hamstring tendinopathy?"):
+        a = assistant.ask(question)
+        # the newer word is quoted, the older article's foam rolling / needling / massage
+        # advice is not; the edition notice says what the older article recommended
+        assert any("not going to be the fix" in c.quote for c in a.citations), question
+        stale = [c.quote for c in a.citations if c.source == older and re.search(
+            r"(?i)foam roll|needling|massage", c.quote)]
+        assert stale == [], question
+        assert any(n.startswith("Edition conflict") for n in a.notices), question
+    # asked what the older article says: its sentences are quoted
+    a = assistant.ask("What did the older article say about dry needling?")
+    assert any(c.source == older and "needl" in c.quote.lower() for c in a.citations)
 
 
 def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:

@@ -11,7 +11,7 @@ is the answer being assembled. It decides nothing about gates, scope or the LLM:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,7 +31,13 @@ from assistant.answering.extractive import (
 )
 from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import LexicalIndex, terms, words
-from assistant.answering.notes import EditorialNote, touched
+from assistant.answering.notes import (
+    EditorialNote,
+    attributed_to_older,
+    edition_conflicts,
+    superseded,
+    touched,
+)
 from assistant.answering.retrieval import Retriever
 from assistant.answering.verdict import verdict
 from assistant.gates.intents import product_words
@@ -50,6 +56,8 @@ class Draft:
     citations: list[Citation] = field(default_factory=list)
     contexts: list[Passage] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # (source, sentence): superseded older-edition advice left unquoted; its note is shown
+    withheld: list[tuple[str, str]] = field(default_factory=list)
     backend: str = "extractive"
     prompt: dict[str, str] = field(default_factory=dict)
 
@@ -149,7 +157,10 @@ class Composer:
                 # Contexts are in the order the answer uses them: the pinned passage first.
                 passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
                 draft.contexts = list(passages)
-        cands = self.candidates(passages)
+        # the older edition's superseded advice is not quoted; its edition note is shown instead
+        stale = self.superseded_spans(passages, query)
+        draft.withheld.extend(stale.values())
+        cands = self.candidates(passages, stale)
         asked = list(asks) or [(query, vec)]
         cols = [  # each ask's scores, its passages ranked as it retrieved them
             relevance(cands, v, self.retriever.lexical.query_terms(q),
@@ -209,15 +220,34 @@ class Composer:
                 ids.add(hit[1].id)
         return ids
 
-    def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
-        """Content sentences of the passages, with their precomputed embeddings, less the
-        sentences the filler scorer says inform nobody (lead-ins, anecdotes, media, plugs) and
-        the lead-ins that only announce a sentence to come (it stands as a candidate itself)."""
+    def superseded_spans(self, passages: Sequence[Passage], query: str) -> dict[str, tuple[str, str]]:
+        """The older edition's advice that a newer one supersedes, in ``passages``: span id ->
+        (source, sentence). A sentence affirming a topic of an edition conflict note
+        ("Foam rolling is a great self treatment technique"), and every sentence of a section
+        headed by such advice ("Foam Roll the Hamstrings"). None when ``query`` asks what the
+        older article says."""
+        stale = [] if attributed_to_older(query) else edition_conflicts(self.notes)
+        out: dict[str, tuple[str, str]] = {}
+        for p in passages:
+            notes = [n for n in stale if n.supersedes is not None and n.supersedes.source == p.source]
+            if not notes:
+                continue
+            section = p.heading is not None and bool(superseded(p.heading.text, notes))
+            for span in p.sentences:
+                if span.kind == "content" and (section or superseded(span.text, notes)):
+                    out[span.id] = (p.source, span.text)
+        return out
+
+    def candidates(self, passages: Sequence[Passage], skip: Collection[str] = ()) -> list[Candidate]:
+        """Content sentences of the passages, with their precomputed embeddings, less those in
+        ``skip`` (span ids), the sentences the filler scorer says inform nobody (lead-ins,
+        anecdotes, media, plugs) and the lead-ins that only announce a sentence to come (it
+        stands as a candidate itself)."""
         table = self.retriever.sentences
         out = []
         for rank, p in enumerate(passages):
             for order, span in enumerate(p.sentences):
-                if span.kind != "content" or points_forward(span.text):
+                if span.kind != "content" or points_forward(span.text) or span.id in skip:
                     continue
                 out.append(
                     Candidate(span, p, rank, order, table.vector(span.id),
@@ -262,7 +292,7 @@ class Composer:
         draft.contexts = [p, *draft.contexts][: self.settings.top_k]
 
     def edition_notes(self, query: str, draft: Draft) -> None:
-        for note in self.notes_for(query, draft.citations):
+        for note in self.notes_for(query, draft.citations, draft.withheld):
             span = self._anchor_span(note.superseded_by.source, note.superseded_by.anchor)
             if span is None:
                 draft.notices.append(note.note)
@@ -282,12 +312,16 @@ class Composer:
                     draft.contexts = [*draft.contexts, replace(passage, score=0.0)]
             draft.notices.append(f"{note.note} [{existing.marker}]")
 
-    def notes_for(self, query: str, citations: Sequence[Citation]) -> list[EditorialNote]:
-        """Notes the question touches, or that a quote from a superseded article touches."""
+    def notes_for(
+        self, query: str, citations: Sequence[Citation], withheld: Sequence[tuple[str, str]] = (),
+    ) -> list[EditorialNote]:
+        """Notes the question touches, or that a quote from a superseded article touches, or
+        its advice left unquoted (``withheld``: (source, sentence))."""
         out = touched(self.notes, query)
         for note in self.notes:
             old = note.supersedes.source if note.supersedes else None
             quotes = [c.quote for c in citations if c.source == old]
+            quotes += [text for source, text in withheld if source == old]
             if note not in out and quotes and touched([note], *quotes):
                 out.append(note)
         return out

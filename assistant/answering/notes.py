@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from assistant.gate_data import load_data
 from core.errors import CorpusError
+from core.meaning.check import analyze
+from core.meaning.normalize import normalize as meaning_form
+from core.meaning.normalize import stem, tokenize
 from core.text import normalize
 from ingest.corpus_config import validate_corpus_config
 
@@ -103,3 +107,53 @@ def touched(notes: Sequence[EditorialNote], *texts: str) -> list[EditorialNote]:
     """
     hay = " ".join(normalize(t, lower=True) for t in texts)
     return [n for n in notes if n.pattern().search(hay)]
+
+
+@cache
+def _older_words() -> tuple[tuple[str, ...], ...]:
+    words = load_data("editions.yaml")["older_edition"]
+    return tuple(tuple(stem(t.text) for t in tokenize(meaning_form(w))) for w in words)
+
+
+def _has(stems: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
+    k = len(phrase)
+    return [i for i in range(len(stems) - k + 1) if tuple(stems[i : i + k]) == phrase]
+
+
+def attributed_to_older(text: str) -> bool:
+    """``text`` names the older edition ("what did the older article say about foam rolling?").
+
+    >>> attributed_to_older("What did the older article say?"), attributed_to_older("Does it help?")
+    (True, False)
+    """
+    stems = [stem(t.text) for t in tokenize(meaning_form(text))]
+    return any(_has(stems, w) for w in _older_words())
+
+
+def superseded(sentence: str, notes: Sequence[EditorialNote]) -> str:
+    """The note whose topic ``sentence`` affirms as advice (not negated, not attributed to the
+    older edition), or "". The LLM's meaning guard removes such a generated sentence, and an
+    extractive answer does not quote the older edition's own such sentences.
+
+    >>> n = EditorialNote("passive", ("foam rolling",), "The newer edition says ...", Anchor("s", "a"))
+    >>> bool(superseded("Foam rolling helps hamstring pain.", [n]))
+    True
+    >>> superseded("Foam rolling will not fix PHT.", [n]), superseded("The older article recommended foam rolling.", [n])
+    ('', '')
+    """
+    s = analyze(sentence)
+    stems = [stem(w) for w in s.words]
+    if any(_has(stems, w) for w in _older_words()):
+        return ""
+    for note in notes:
+        for topic in note.topics:
+            phrase = tuple(stem(t.text) for t in tokenize(meaning_form(topic)))
+            hits = _has(stems, phrase) if phrase else []
+            if any(s.polarity[i] == 1 for i in hits):
+                return f"repeats advice the newer edition supersedes ({topic}): {note.note}"
+    return ""
+
+
+def edition_conflicts(notes: Sequence[EditorialNote]) -> list[EditorialNote]:
+    """The notes where one article supersedes another (not a nuance inside one article)."""
+    return [n for n in notes if n.supersedes and n.supersedes.source != n.superseded_by.source]

@@ -20,26 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
-from importlib import resources
 
-import yaml
-
-from assistant.answering.notes import EditorialNote
+from assistant.answering.notes import EditorialNote, superseded
 from assistant.models import Passage
 from core.meaning.check import Statement, analyze, contradiction, proposition
-from core.meaning.normalize import normalize, split_sentences, stem, tokenize
+from core.meaning.normalize import split_sentences
 
 _MARKERS = re.compile(r"\[\s*(?:passage\s*)?\d[\d,;\s]*\]", re.IGNORECASE)
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
-
-
-@cache
-def _older_words() -> tuple[tuple[str, ...], ...]:
-    data = yaml.safe_load(
-        resources.files("assistant.llm").joinpath("words.yaml").read_text(encoding="utf-8")
-    )
-    return tuple(tuple(stem(t.text) for t in tokenize(normalize(w))) for w in data["older_edition"])
 
 
 def bare_answer(sentence: str) -> str:
@@ -53,34 +41,6 @@ def bare_answer(sentence: str) -> str:
     if not m or re.search(r"\w", text[m.end() :]):
         return ""
     return m.group(1).lower()
-
-
-def _has(stems: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
-    k = len(phrase)
-    return [i for i in range(len(stems) - k + 1) if tuple(stems[i : i + k]) == phrase]
-
-
-def superseded(sentence: str, notes: Sequence[EditorialNote]) -> str:
-    """The note whose topic ``sentence`` affirms as advice (not negated, not attributed), or "".
-
-    >>> from assistant.answering.notes import Anchor
-    >>> n = EditorialNote("passive", ("foam rolling",), "The newer edition says ...", Anchor("s", "a"))
-    >>> bool(superseded("Foam rolling helps hamstring pain [1].", [n]))
-    True
-    >>> superseded("Foam rolling will not fix PHT [1].", [n]), superseded("The older article recommended foam rolling.", [n])
-    ('', '')
-    """
-    s = analyze(_MARKERS.sub("", sentence))
-    stems = [stem(w) for w in s.words]
-    if any(_has(stems, w) for w in _older_words()):
-        return ""
-    for note in notes:
-        for topic in note.topics:
-            phrase = tuple(stem(t.text) for t in tokenize(normalize(topic)))
-            hits = _has(stems, phrase) if phrase else []
-            if any(s.polarity[i] == 1 for i in hits):
-                return f"repeats advice the newer edition supersedes ({topic}): {note.note}"
-    return ""
 
 
 class MeaningGuard:
@@ -110,4 +70,4 @@ class MeaningGuard:
             return why
         if answer == "yes":
             return superseded(self.question.strip().rstrip("?") + ".", self.notes)
-        return "" if answer else superseded(sentence, self.notes)
+        return "" if answer else superseded(_MARKERS.sub("", sentence), self.notes)
