@@ -141,6 +141,7 @@ def test_nothing_has_worked_is_in_scope(assistant: Assistant) -> None:
     [
         "I had surgical reattachment of my hamstring tendon 8 weeks ago. How long until I can "
         "run again after the reattachment surgery?",
+        "What is the rehab timeline after proximal hamstring repair surgery?",
         "My hamstring gets tight on the bike. What saddle height should I use?",
         "My high hamstring tendinopathy is sore after runs and my GP gave me pregabalin 75mg. "
         "Can I take 150mg before a long run?",
@@ -148,6 +149,11 @@ def test_nothing_has_worked_is_in_scope(assistant: Assistant) -> None:
 )
 def test_neighbouring_topics_are_not_covered(assistant: Assistant, question: str) -> None:
     assert assistant.ask(question).status == "out_of_scope"
+
+
+def test_whether_to_have_surgery_is_covered(assistant: Assistant) -> None:
+    # the articles say what to do before seeking surgery; its rehab timeline they don't cover
+    assert assistant.ask("Do I need surgery for my high hamstring tendinopathy?").status == "answered"
 
 
 def test_a_mixed_message_answers_the_covered_part_and_names_the_rest(assistant: Assistant) -> None:
