@@ -151,9 +151,18 @@ def test_neighbouring_topics_are_not_covered(assistant: Assistant, question: str
     assert assistant.ask(question).status == "out_of_scope"
 
 
-def test_whether_to_have_surgery_is_covered(assistant: Assistant) -> None:
+@pytest.mark.parametrize("question", [
     # the articles say what to do before seeking surgery; its rehab timeline they don't cover
-    assert assistant.ask("Do I need surgery for my high hamstring tendinopathy?").status == "answered"
+    "Do I need surgery for my high hamstring tendinopathy?",
+    # a neighbour said not to be needed: what to do instead is covered
+    "The surgeon said surgery isn't needed for my high hamstring tendinopathy, so what exercises "
+    "should I do?",
+    "My doctor said I don't need an MRI for my PHT. What should I do instead?",
+])
+def test_whether_to_have_surgery_and_what_instead_are_covered(
+    assistant: Assistant, question: str,
+) -> None:
+    assert assistant.ask(question).status == "answered"
 
 
 def test_a_mixed_message_answers_the_covered_part_and_names_the_rest(assistant: Assistant) -> None:

@@ -160,6 +160,11 @@ def test_a_message_about_another_body_part_is_marked_elsewhere(message: str, els
         ("Could it be nothing to do with the tendon?", None),
         ("Not sure it's the hamstring at all, it's a deep ache in my butt. Could it be PHT?", None),
         ("Is it not about strength, then?", None),
+        # a neighbour said not to be needed: the message asks what to do instead
+        ("The surgeon said surgery isn't needed for my PHT, so what exercises should I do?",
+         "The surgeon said for my PHT, so what exercises should I do?"),
+        ("My physio said there's no need for a scan. How many sets?", "My physio said there's . How many sets?"),
+        ("Is an MRI not needed for PHT?", None),
         # too little would be left
         ("Nothing to do with PHT.", None),
     ],

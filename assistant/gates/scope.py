@@ -154,7 +154,9 @@ class ScopeGate:
             self.elsewhere_rx.pattern + r"\s+(?:\w+\s+)?tend\w*") if self.elsewhere_rx else None
         denied = data.get("denied_topic") or {}
         self.denied_rx = re.compile("|".join(
-            str(p).replace("{topic}", str(denied["topic"])) for p in denied["patterns"]
+            str(p).replace("{topic}", str(denied["topic"]))
+            .replace("{neighbour}", str(denied.get("neighbour", "(?!)")))
+            for p in denied["patterns"]
         ), re.IGNORECASE) if denied.get("patterns") else None
         patterns = [str(p) for p in data.get("out_domain_patterns", [])]
         self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
