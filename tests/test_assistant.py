@@ -78,7 +78,8 @@ def test_a_sentence_that_leans_on_its_heading_quotes_the_heading_too(assistant: 
 def test_red_flag_escalates_first_without_exercise_advice(assistant: Assistant) -> None:
     a = assistant.ask("I felt a sudden pop in my hamstring, there's a big bruise and I can't walk")
     assert a.status == "red_flag"
-    assert a.answer.lower().startswith("a sudden pop")
+    first = a.answer.split(". ")[0].lower()  # the escalation reason opens the answer
+    assert "pop" in first and "tendon tear" in first
     assert "urgent" in a.answer.lower()
     # The only citation is the article's own red-flag list; no exercise advice follows.
     assert [c.quote.startswith("✅ If you are currently injured") for c in a.citations] == [True]
