@@ -123,6 +123,13 @@ def test_sponsored_product_is_named_a_paid_promotion(assistant: Assistant) -> No
     assert [c.kind for c in a.citations] == ["sponsorship"]
     assert "HEALTHYRUNNER" not in a.answer
     assert_verbatim(a)
+    # the citation shows where the article introduces the product or its maker (a sponsor's
+    # thanks, who recommends it), not the marketing claim that follows ("designed to reduce
+    # recovery times...")
+    for question in ("Does the HEAL amino supplement actually do anything for PHT?",
+                     "Is the HEAL amino acid supplement worth it for PHT?"):
+        quote = assistant.ask(question).citations[0].quote
+        assert "Amino Company" in quote and "recovery times" not in quote, question
 
 
 def test_sales_pitch_is_named_a_sales_pitch(assistant: Assistant) -> None:

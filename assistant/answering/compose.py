@@ -281,8 +281,13 @@ class Composer:
         spans = [s for s in p.sentences if s.kind == p.kind]
         if not spans:
             return
-        # The sentence that names what was asked about, not the "Sponsored by:" header.
-        span = max(spans, key=lambda s: (len(qterms & set(terms(s.text))), len(s.text)))
+        # The first sentence naming the product asked about: where the article introduces it
+        # and says who recommends it, not the marketing claims that follow it; without a
+        # product name, the sentence that names most of what was asked (not the
+        # "Sponsored by:" header).
+        named = product_words(query)
+        span = next((s for s in spans if named & set(words(s.text))), None) or max(
+            spans, key=lambda s: (len(qterms & set(terms(s.text))), len(s.text)))
         draft.citations.append(
             Citation(marker, p.source, p.title, p.edition, span.text, span.start, span.end,
                      kind=p.kind, section=p.section)
