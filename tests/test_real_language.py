@@ -249,6 +249,9 @@ def test_a_product_ask_next_to_a_running_ask_gets_both_answered(assistant: Assis
     # losing the note that the product is advertising)
     ("I bought the HEAL supplement last week for my high hamstring. How long before a run "
      "should I take it?", "How long before a run should I take it?"),
+    # a supplement's dose (scoops, capsules) is a dose, not an exercise amount
+    ("Is the HEAL amino acid supplement worth it for PHT, and how many scoops a day should I "
+     "take?", "how many scoops a day should I take?"),
 ])
 def test_a_product_message_names_its_uncovered_ask_instead_of_quoting_around_it(
     assistant: Assistant, question: str, uncovered: str,
