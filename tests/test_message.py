@@ -88,6 +88,27 @@ def test_a_hedging_question_mark_asks_nothing() -> None:
     assert [a.text for a in m.asks] == ["What is it?"]
 
 
+def test_a_comma_between_two_questions_makes_two_asks() -> None:
+    m = read_message("what actually is PHT, can i still run on it, and how do i get rid of it?")
+    assert [a.text for a in m.asks] == [
+        "what actually is PHT?", "can i still run on it?", "how do i get rid of it?"]
+    # a clause before the comma that asks nothing is no question of its own
+    assert len(read_message("If it hurts at the sit bone, can I still run?").asks) == 1
+
+
+def test_a_later_ask_pointing_back_is_read_with_the_asks_before_it() -> None:
+    m = read_message("What is PHT, can I still run on it? My physio mentioned it.")
+    first, second = m.queries()
+    assert "What is PHT?" in second and "My physio mentioned it." in second
+    assert "can I still run" not in first  # an ask never borrows the ones after it
+
+
+def test_an_ask_about_running_through_it_is_read_with_the_story() -> None:
+    m = read_message("Dull ache at my sit bone for 6 weeks, about 2/10 on runs. Can I keep training "
+                     "through it?")
+    assert "sit bone" in m.queries()[0]
+
+
 def test_an_ask_pointing_back_at_the_story_is_read_with_it() -> None:
     m = read_message("The bony bit I sit on aches after runs. What's the proper name for that spot?")
     assert m.asks[0].has_subject

@@ -65,6 +65,15 @@ _COMPOUND = re.compile(
 )
 
 
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|what's|how|why|when|which|where|who|is|are|can|could|should|do|does|did|will|"
+    r"would)\b", re.IGNORECASE)
+_COMMA_ASK = re.compile(
+    r",\s+(?=(?:what|how|why|when|which|where)\b|(?:is|are|should|can|could|do|does|will|would)\s+"
+    r"(?:i|you|it|this|that|there|we|my|the)\b)", re.IGNORECASE,
+)
+
+
 # what a subject-less ask of a kind is asking for, said plainly ("What do you think the problem
 # is?" after a story asks what the condition is; "Any ideas how I can get better?" for treatment)
 _SUBJECTLESS = {
@@ -81,7 +90,9 @@ _SUBJECTLESS = {
 # pain normal?") is read with the story even when it names something of its own
 _POINTS_BACK = re.compile(
     r"\b(?:this|that|these|those)\s+(?:spot|area|place|location|region|point|part|bit|side|pain|"
-    r"ache|soreness|injury|thing|problem|issue|condition|feeling|sensation)s?\b", re.IGNORECASE,
+    r"ache|soreness|injury|thing|problem|issue|condition|feeling|sensation)s?\b"
+    # "...keep training through it?", "...run with it?": the story's complaint
+    r"|\b(?:through|with|on)\s+it\s*[?.!]*$", re.IGNORECASE,
 )
 
 
@@ -106,12 +117,17 @@ class Message:
         ['How is it treated? What do you recommend? My butt hurts after long runs and sitting.']
         """
         story = " ".join(self.narrative.split()[-max_narrative_words:])
-        return [
-            a.text if not story or (a.has_subject and not _POINTS_BACK.search(a.text))
-            else f"{a.text} {story}" if a.has_subject  # "the name for that spot": the story's spot
-            else f"{_SUBJECTLESS.get(a.kind, a.text)} {a.text} {story}"
-            for a in self.asks
-        ]
+        out = []
+        for n, a in enumerate(self.asks):
+            # what an ask without a subject of its own points at: the asks before it ("What is
+            # PHT, can I still run on it?"), then the story
+            context = " ".join([*(b.text for b in self.asks[:n]), story]).strip()
+            out.append(
+                a.text if not context or (a.has_subject and not _POINTS_BACK.search(a.text))
+                else f"{a.text} {context}" if a.has_subject  # "the name for that spot": the story's
+                else f"{_SUBJECTLESS.get(a.kind, a.text)} {a.text} {context}"
+            )
+        return out
 
 
 def ask_kind(sentence: str) -> str:
@@ -153,7 +169,7 @@ def read_message(text: str) -> Message:
 
 
 def _split_compound(ask: str) -> list[str]:
-    """An ask split where "and"/"or" opens a second question.
+    """An ask split where "and"/"or", or a comma after a question, opens a second question.
 
     >>> _split_compound("What is this and what should I be doing??")
     ['What is this?', 'what should I be doing??']
@@ -161,8 +177,13 @@ def _split_compound(ask: str) -> list[str]:
     ['Does rest and ice help?']
     >>> _split_compound("Can I run and do hills?")
     ['Can I run and do hills?']
+    >>> _split_compound("What is PHT, can I still run on it?"), _split_compound("If it hurts, can I run?")
+    (['What is PHT?', 'can I still run on it?'], ['If it hurts, can I run?'])
     """
     parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
+    # "What is PHT, can I still run on it?": a question, a comma, another question
+    parts = [q.strip() for p in parts
+             for q in (_COMMA_ASK.split(p) if _QUESTION_START.match(p) else [p]) if q.strip()]
     if len(parts) < 2:
         return [ask]
     return [p if p.endswith(("?", ".", "!")) else p + "?" for p in parts]
