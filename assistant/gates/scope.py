@@ -233,11 +233,12 @@ class ScopeGate:
         return any(abs(p - c) <= reach for p in parts for c in pains)
 
     def without_denied_topic(self, message: str) -> str:
-        """``message`` without the words that say it is not about PHT ("nothing to do with my
-        hamstring", "not hamstring related": ``denied_topic`` in scope.yaml), which name the
-        topic only to set it aside; ``message`` itself when it has none, when the words sit in
-        a clause that ends in a question mark ("is it not to do with the tendon?" asks about the link), or when fewer
-        than three words would be left.
+        """``message`` without the words that set a topic aside (``denied_topic`` in
+        scope.yaml): PHT itself ("nothing to do with my hamstring", "not hamstring related")
+        or a neighbour said not to be needed ("the surgeon said surgery isn't needed"). They
+        name the topic only to set it aside. ``message`` itself when it has none, when the words
+        sit in a clause that ends in a question mark ("is it not to do with the tendon?" asks
+        about the link), or when fewer than three words would be left.
 
         >>> g = ScopeGate(calibration=None)
         >>> g.without_denied_topic("Not hamstring related: can I run with a blister on my heel?")
