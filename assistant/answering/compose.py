@@ -157,9 +157,8 @@ class Composer:
                 # Contexts are in the order the answer uses them: the pinned passage first.
                 passages = [hit[0], *(p for p in passages if p.id != hit[0].id)]
                 draft.contexts = list(passages)
-        # the older edition's superseded advice is not quoted; its edition note is shown instead
+        # the older edition's superseded advice is not quoted (see _withhold)
         stale = self.superseded_spans(passages, query)
-        draft.withheld.extend(stale.values())
         cands = self.candidates(passages, stale)
         asked = list(asks) or [(query, vec)]
         cols = [  # each ask's scores, its passages ranked as it retrieved them
@@ -202,6 +201,8 @@ class Composer:
         if not picked:
             draft.parts.append(self.texts["nothing_found"])
             return
+        at = {id(c): i for i, c in enumerate(cands)}
+        self._withhold(passages, stale, asked, ranks, min(scores[at[id(c)]] for c in picked), draft)
         text, cites = compose_answer(
             picked, lead=self.texts["lead"], first_marker=len(draft.citations) + 1
         )
@@ -219,6 +220,24 @@ class Composer:
             if hit is not None:
                 ids.add(hit[1].id)
         return ids
+
+    def _withhold(
+        self, passages: Sequence[Passage], stale: dict[str, tuple[str, str]],
+        asked: Sequence[tuple[str, np.ndarray]], ranks: Sequence[dict[str, int]], floor: float,
+        draft: Draft,
+    ) -> None:
+        """Record in ``draft.withheld`` the superseded advice that would have been quoted: it
+        scores, for one of the ``asked``, at least as well as the weakest quoted sentence
+        (``floor``); its edition note is then shown. Superseded advice the question does not
+        reach is left alone, and so is its note."""
+        others = [c for c in self.candidates(passages) if c.span.id in stale]
+        if not others:
+            return
+        lexical = self.retriever.lexical
+        reach = [max(col) for col in zip(*(
+            relevance(others, v, lexical.query_terms(q), ranks=ranks[n] if n < len(ranks) else None)
+            for n, (q, v) in enumerate(asked)), strict=True)]
+        draft.withheld.extend(stale[c.span.id] for c, r in zip(others, reach, strict=True) if r >= floor)
 
     def superseded_spans(self, passages: Sequence[Passage], query: str) -> dict[str, tuple[str, str]]:
         """The older edition's advice that a newer one supersedes, in ``passages``: span id ->
@@ -320,12 +339,12 @@ class Composer:
     def notes_for(
         self, query: str, citations: Sequence[Citation], withheld: Sequence[tuple[str, str]] = (),
     ) -> list[EditorialNote]:
-        """Notes the question touches, or that a quote from a superseded article touches, or
-        its advice left unquoted (``withheld``: (source, sentence))."""
+        """Notes the question touches, or that a quote touches, or the superseded advice
+        left unquoted (``withheld``: (source, sentence))."""
         out = touched(self.notes, query)
         for note in self.notes:
             old = note.supersedes.source if note.supersedes else None
-            quotes = [c.quote for c in citations if c.source == old]
+            quotes = [c.quote for c in citations]
             quotes += [text for source, text in withheld if source == old]
             if note not in out and quotes and touched([note], *quotes):
                 out.append(note)
