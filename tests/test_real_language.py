@@ -103,6 +103,11 @@ def test_superseded_older_advice_is_not_quoted_as_advice(assistant: Assistant) -
     # asked what the older article says: its sentences are quoted
     a = assistant.ask("What did the older article say about dry needling?")
     assert any(c.source == older and "needl" in c.quote.lower() for c in a.citations)
+    # superseded advice the question does not reach brings no edition notice
+    for question in ("why does my upper hamstring hurt so much more going up hills than on the flat?",
+                     "my hamstrings are so tight i can't touch my toes. surely stretching them helps?"):
+        a = assistant.ask(question)
+        assert not any(n.startswith("Edition conflict") for n in a.notices), question
 
 
 def test_a_number_of_years_is_not_numbness(assistant: Assistant) -> None:
