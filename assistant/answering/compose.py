@@ -11,7 +11,7 @@ is the answer being assembled. It decides nothing about gates, scope or the LLM:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,8 +33,8 @@ from assistant.answering.informative import FillerFilter
 from assistant.answering.lexical import LexicalIndex, terms, words
 from assistant.answering.notes import (
     EditorialNote,
-    attributed_to_older,
     edition_conflicts,
+    names_older_article,
     superseded,
     touched,
 )
@@ -159,7 +159,8 @@ class Composer:
                 draft.contexts = list(passages)
         # the older edition's superseded advice is not quoted (see _withhold)
         stale = self.superseded_spans(passages, query)
-        cands = self.candidates(passages, stale)
+        pool = self.candidates(passages)
+        cands = [c for c in pool if c.span.id not in stale]
         asked = list(asks) or [(query, vec)]
         cols = [  # each ask's scores, its passages ranked as it retrieved them
             relevance(cands, v, self.retriever.lexical.query_terms(q),
@@ -201,8 +202,11 @@ class Composer:
         if not picked:
             draft.parts.append(self.texts["nothing_found"])
             return
+        # the weakest sentence quoted for its score (a pinned one may be weaker)
         at = {id(c): i for i, c in enumerate(cands)}
-        self._withhold(passages, stale, asked, ranks, min(scores[at[id(c)]] for c in picked), draft)
+        chosen = [scores[at[id(c)]] for c in picked if c.span.id not in pinned]
+        floor = min(chosen) if chosen else max(scores[at[id(c)]] for c in picked)
+        self._withhold([c for c in pool if c.span.id in stale], stale, asked, ranks, floor, draft)
         text, cites = compose_answer(
             picked, lead=self.texts["lead"], first_marker=len(draft.citations) + 1
         )
@@ -222,15 +226,14 @@ class Composer:
         return ids
 
     def _withhold(
-        self, passages: Sequence[Passage], stale: dict[str, tuple[str, str]],
+        self, others: Sequence[Candidate], stale: dict[str, tuple[str, str]],
         asked: Sequence[tuple[str, np.ndarray]], ranks: Sequence[dict[str, int]], floor: float,
         draft: Draft,
     ) -> None:
-        """Record in ``draft.withheld`` the superseded advice that would have been quoted: it
-        scores, for one of the ``asked``, at least as well as the weakest quoted sentence
-        (``floor``); its edition note is then shown. Superseded advice the question does not
-        reach is left alone, and so is its note."""
-        others = [c for c in self.candidates(passages) if c.span.id in stale]
+        """Record in ``draft.withheld`` the superseded advice (``others``, candidates left out)
+        that would have been quoted: it scores, for one of the ``asked``, at least as well as
+        the weakest sentence quoted for its score (``floor``); its edition note is then shown.
+        Superseded advice the question does not reach is left alone, and so is its note."""
         if not others:
             return
         lexical = self.retriever.lexical
@@ -245,7 +248,7 @@ class Composer:
         ("Foam rolling is a great self treatment technique"), and every sentence of a section
         headed by such advice ("Foam Roll the Hamstrings"). None when ``query`` asks what the
         older article says."""
-        stale = [] if attributed_to_older(query) else edition_conflicts(self.notes)
+        stale = [] if names_older_article(query) else edition_conflicts(self.notes)
         out: dict[str, tuple[str, str]] = {}
         for p in passages:
             notes = [n for n in stale if n.supersedes is not None and n.supersedes.source == p.source]
@@ -257,16 +260,15 @@ class Composer:
                     out[span.id] = (p.source, span.text)
         return out
 
-    def candidates(self, passages: Sequence[Passage], skip: Collection[str] = ()) -> list[Candidate]:
-        """Content sentences of the passages, with their precomputed embeddings, less those in
-        ``skip`` (span ids), the sentences the filler scorer says inform nobody (lead-ins,
-        anecdotes, media, plugs) and the lead-ins that only announce a sentence to come (it
-        stands as a candidate itself)."""
+    def candidates(self, passages: Sequence[Passage]) -> list[Candidate]:
+        """Content sentences of the passages, with their precomputed embeddings, less the
+        sentences the filler scorer says inform nobody (lead-ins, anecdotes, media, plugs) and
+        the lead-ins that only announce a sentence to come (it stands as a candidate itself)."""
         table = self.retriever.sentences
         out = []
         for rank, p in enumerate(passages):
             for order, span in enumerate(p.sentences):
-                if span.kind != "content" or points_forward(span.text) or span.id in skip:
+                if span.kind != "content" or points_forward(span.text):
                     continue
                 out.append(
                     Candidate(span, p, rank, order, table.vector(span.id),

@@ -1,9 +1,12 @@
 """Editorial notes: known disagreements between editions, kept as data in the corpus folder.
 
-``load_notes`` reads ``editorial_notes.yaml`` (the only IO here); ``touched``
-decides, on word boundaries, which notes a question or answer touches. The
-service turns a touched note into a notice that cites the superseding passage.
-It does not decide which edition is right: the clinic staff who write the file do.
+``load_notes`` reads ``editorial_notes.yaml``; ``touched`` decides, on word boundaries, which
+notes a question or answer touches; ``superseded`` tells whether a sentence gives a note's
+superseded advice (read by the LLM's meaning guard and by the extractive answer, which leaves
+the older article's such sentences out); ``names_older_article`` whether a question asks what
+the older article says. The words they use are package data (``assistant/data/editions.yaml``).
+The service turns a touched note into a notice that cites the superseding passage. It does
+not decide which edition is right: the clinic staff who write the file do.
 """
 
 from __future__ import annotations
@@ -120,14 +123,20 @@ def _has(stems: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
     return [i for i in range(len(stems) - k + 1) if tuple(stems[i : i + k]) == phrase]
 
 
-def attributed_to_older(text: str) -> bool:
-    """``text`` names the older edition ("what did the older article say about foam rolling?").
+@cache
+def _older_article() -> re.Pattern[str]:
+    return re.compile(str(load_data("editions.yaml")["older_article"]), re.IGNORECASE)
 
-    >>> attributed_to_older("What did the older article say?"), attributed_to_older("Does it help?")
-    (True, False)
+
+def names_older_article(question: str) -> bool:
+    """``question`` names the older article itself ("what did the older article say about foam
+    rolling?"); story words do not ("I used to foam roll", "my previous physio").
+
+    >>> [names_older_article(q) for q in ("What did the older article say?", "Does it help?",
+    ...  "I used to foam roll every day. Does it help?", "My previous physio did needling.")]
+    [True, False, False, False]
     """
-    stems = [stem(t.text) for t in tokenize(meaning_form(text))]
-    return any(_has(stems, w) for w in _older_words())
+    return bool(_older_article().search(normalize(question)))
 
 
 def superseded(sentence: str, notes: Sequence[EditorialNote]) -> str:
