@@ -132,6 +132,7 @@ class Assistant:
             yield self._finish(question, Draft("invalid_input", [gate.message]), t0, timings, "")
             return
         query = gate.query or question
+        told = query  # as the reader put it: the body-part rule reads that
         if gate.status is None and self.scope is not None:
             # "Not hamstring related: can I run with a blister?" is judged and answered
             # without the words that set the topic aside (the gates above read them all)
@@ -154,7 +155,7 @@ class Assistant:
         asks = self._asks(query, vec, vectors)
         quote = True  # whether the articles are quoted for the message's asks
         if gate.status != "red_flag":
-            if self.scope is not None and self.scope.elsewhere(query):
+            if self.scope is not None and self.scope.elsewhere(told):
                 # another body part and nothing of the PHT region ("the outside of my knee
                 # hurts at 8k, what is causing it?"): refused, diagnosis asks included
                 covered = []

@@ -164,7 +164,7 @@ class ScopeGate:
         self.reply: str = str(data["reply"]).strip()
         self.lexicon = hashlib.sha1(json.dumps(
             [data["in_domain"], data["out_domain"], *([patterns] if patterns else []),
-             *([regions] if regions else [])],
+             *([regions] if regions else []), *([denied] if denied else [])],
             sort_keys=True).encode()
         ).hexdigest()[:12]
         self.calibration = calibration
@@ -237,28 +237,28 @@ class ScopeGate:
         scope.yaml): PHT itself ("nothing to do with my hamstring", "not hamstring related")
         or a neighbour said not to be needed ("the surgeon said surgery isn't needed"). They
         name the topic only to set it aside. ``message`` itself when it has none, when the words
-        sit in a clause that ends in a question mark ("is it not to do with the tendon?" asks
-        about the link), or when fewer than three words would be left.
+        ask about the link ("Could it be nothing to do with the tendon, maybe my back?", "I don't
+        need surgery, do I?"), or when fewer than three words would be left.
 
         >>> g = ScopeGate(calibration=None)
         >>> g.without_denied_topic("Not hamstring related: can I run with a blister on my heel?")
-        ': can I run with a blister on my heel?'
-        >>> g.without_denied_topic("Could it be nothing to do with the hamstring?")
-        'Could it be nothing to do with the hamstring?'
+        'can I run with a blister on my heel?'
+        >>> g.without_denied_topic("Could it be nothing to do with the hamstring, maybe my back?")
+        'Could it be nothing to do with the hamstring, maybe my back?'
         """
         if self.denied_rx is None:
             return message
         text = normalize(message)  # typographic apostrophes made plain, as the patterns expect
         kept, last = [], 0
         for m in self.denied_rx.finditer(text):
-            clause_end = re.search(r"[?.!,:;\n]|\s[-\u2013\u2014]\s", text[m.end():])
-            if clause_end and clause_end.group(0) == "?":
-                continue  # a question about the link
+            if _asks_about_link(text, m.start(), m.end()):
+                continue
             kept.append(text[last : m.start()])
             last = m.end()
         if not kept:
             return message
         rest = " ".join(" ".join([*kept, text[last:]]).split())
+        rest = re.sub(r"\s+([,.:;!?])", r"\1", rest).lstrip(" ,.:;-")  # no stray punctuation
         return rest if len(re.findall(r"\w+", rest)) >= 3 else message
 
     def corpus_terms(self, text: str) -> set[str]:
@@ -292,6 +292,22 @@ class ScopeGate:
         cal = self.calibration
         s = cal.weights.score(f)
         return ScopeDecision(s >= cal.threshold, s, f, cal.threshold, True)
+
+
+_QUESTION_OPENER = re.compile(
+    r"(?:is|are|was|were|could|can|might|may|would|will|should|does|do|did|has|have|what|why|"
+    r"how|which)\b", re.IGNORECASE)
+_TAG = re.compile(r",\s*(?:\w+\s+){0,2}\w+\s*\?$", re.IGNORECASE)  # "..., do I?", "..., right?"
+
+
+def _asks_about_link(text: str, start: int, end: int) -> bool:
+    """The words at ``text[start:end]`` sit in a question about the link: their sentence opens
+    with a question word ("Is my knee pain not related to my hamstring?", "Could this be nothing
+    to do with my hamstring, maybe my back?") or they end in a tag ("..., do I?")."""
+    opening = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    close = min((i for i in (text.find(c, end) for c in ".!?\n") if i >= 0), default=len(text))
+    return bool(_QUESTION_OPENER.match(text[opening:start].lstrip(" \"'(-"))
+                or _TAG.search(text[end : close + 1]))
 
 
 def _metrics(scores: Sequence[float], in_scope: Sequence[bool], threshold: float) -> ScopeMetrics:
