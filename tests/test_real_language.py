@@ -91,7 +91,10 @@ def test_a_message_that_sets_the_topic_aside_is_judged_without_it(assistant: Ass
 def test_superseded_older_advice_is_not_quoted_as_advice(assistant: Assistant) -> None:
     older = "corpus/is-it-ok-to-run-with-hamstring-pain.txt"
     for question in ("Is foam rolling my hamstring worth doing for PHT?",
-                     "Will dry needling or sports massage fix my high hamstring tendinopathy?"):
+                     "Will dry needling or sports massage fix my high hamstring tendinopathy?",
+                     # story words are no question about the older article
+                     "I used to foam roll my hamstrings every day, should I keep doing it?",
+                     "My previous physio did dry needling. Should I get more needling for PHT?"):
         a = assistant.ask(question)
         # the newer word is quoted, the older article's foam rolling / needling / massage
         # advice is not; the edition notice says what the older article recommended

@@ -65,13 +65,13 @@ _COMPOUND = re.compile(
 )
 
 
-_QUESTION_START = re.compile(
-    r"^\W*(?:what|what's|how|why|when|which|where|who|is|are|can|could|should|do|does|did|will|"
-    r"would)\b", re.IGNORECASE)
-_COMMA_ASK = re.compile(
-    r",\s+(?=(?:what|how|why|when|which|where)\b|(?:is|are|should|can|could|do|does|will|would)\s+"
-    r"(?:i|you|it|this|that|there|we|my|the)\b)", re.IGNORECASE,
-)
+# a question: a question word then a verb ("what is", "how do", "what actually is"), or a verb
+# then its subject ("can I", "is it"); "When I sit, why...", "..., when sitting" open none
+_AUX = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|must|shall)"
+_QUESTION = (rf"(?:(?:what|how|why|when|which|where|who)(?:'s|\s+(?:\w+\s+)?{_AUX})\b|"
+             rf"{_AUX}\s+(?:i|you|it|this|that|there|we|my|the)\b(?!\s+(?:reckon|think)\b))")
+_QUESTION_START = re.compile(rf"^\W*{_QUESTION}", re.IGNORECASE)
+_COMMA_ASK = re.compile(rf",\s+(?={_QUESTION})", re.IGNORECASE)
 
 
 # what a subject-less ask of a kind is asking for, said plainly ("What do you think the problem
@@ -119,9 +119,9 @@ class Message:
         story = " ".join(self.narrative.split()[-max_narrative_words:])
         out = []
         for n, a in enumerate(self.asks):
-            # what an ask without a subject of its own points at: the asks before it ("What is
-            # PHT, can I still run on it?"), then the story
-            context = " ".join([*(b.text for b in self.asks[:n]), story]).strip()
+            # what an ask without a subject of its own points at: the story, or with no story
+            # the asks before it ("What is PHT, can I still run on it?")
+            context = story or " ".join(b.text for b in self.asks[:n])
             out.append(
                 a.text if not context or (a.has_subject and not _POINTS_BACK.search(a.text))
                 else f"{a.text} {context}" if a.has_subject  # "the name for that spot": the story's
@@ -179,6 +179,8 @@ def _split_compound(ask: str) -> list[str]:
     ['Can I run and do hills?']
     >>> _split_compound("What is PHT, can I still run on it?"), _split_compound("If it hurts, can I run?")
     (['What is PHT?', 'can I still run on it?'], ['If it hurts, can I run?'])
+    >>> _split_compound("When I sit, why does it hurt?"), _split_compound("Can I run, do you reckon?")
+    (['When I sit, why does it hurt?'], ['Can I run, do you reckon?'])
     """
     parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
     # "What is PHT, can I still run on it?": a question, a comma, another question
