@@ -162,6 +162,9 @@ def test_the_fall_season_is_not_a_fall(question: str) -> None:
     "at night. Could it be hamstring tendinopathy?",
     "unexplained weight loss and pain under my glute when i sit. should i run?",
     "dropped 4 kilos for no reason since spring and the ache at my sit bone is there every day",
+    "I'm down 5kg without trying and my sit bone aches every day",
+    "I've lost a lot of weight recently and I don't know why, and my buttock aches",
+    "my weight dropped 5kg for no reason and my butt aches",
 ])
 def test_weight_lost_without_trying_with_pain_is_urgent(question: str) -> None:
     hit = check_red_flag(question)
@@ -172,6 +175,8 @@ def test_weight_lost_without_trying_with_pain_is_urgent(question: str) -> None:
     "I've lost 5kg since January because I'm eating better. My hamstring aches after long runs.",
     "I lost weight on purpose this year and my hamstring is sore. Should I eat more protein?",
     "I haven't had any unexplained weight loss, just the ache at my sit bone.",
+    "I'm down to 3 runs a week without trying to push it, and my hamstring aches",
+    "my pace dropped for no reason and my hamstring aches",
 ])
 def test_weight_lost_on_purpose_or_denied_is_no_red_flag(question: str) -> None:
     assert check_red_flag(question) is None
