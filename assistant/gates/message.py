@@ -65,10 +65,12 @@ _COMPOUND = re.compile(
 )
 
 
-# a question: a question word then a verb ("what is", "how do", "what actually is"), or a verb
-# then its subject ("can I", "is it"); "When I sit, why...", "..., when sitting" open none
+# a question: a question word then a verb ("what is", "how do", "what actually is", "when
+# can"), or a verb then its subject ("can I", "is it"); "When I sit, why...", "When it is sore,
+# should I...", "..., when sitting" open none
 _AUX = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|must|shall)"
-_QUESTION = (rf"(?:(?:what|how|why|when|which|where|who)(?:'s|\s+(?:\w+\s+)?{_AUX})\b|"
+_QUESTION = (rf"(?:(?:what|how|why|which|who)(?:'s|\s+(?:\w+\s+)?{_AUX})\b|"
+             rf"(?:when|where)\s+{_AUX}\b|"
              rf"{_AUX}\s+(?:i|you|it|this|that|there|we|my|the)\b(?!\s+(?:reckon|think)\b))")
 _QUESTION_START = re.compile(rf"^\W*{_QUESTION}", re.IGNORECASE)
 _COMMA_ASK = re.compile(rf",\s+(?={_QUESTION})", re.IGNORECASE)
@@ -181,6 +183,8 @@ def _split_compound(ask: str) -> list[str]:
     (['What is PHT?', 'can I still run on it?'], ['If it hurts, can I run?'])
     >>> _split_compound("When I sit, why does it hurt?"), _split_compound("Can I run, do you reckon?")
     (['When I sit, why does it hurt?'], ['Can I run, do you reckon?'])
+    >>> _split_compound("When it is sore after a run, should I ice it?")
+    ['When it is sore after a run, should I ice it?']
     """
     parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
     # "What is PHT, can I still run on it?": a question, a comma, another question
