@@ -150,17 +150,29 @@ def superseded(sentence: str, notes: Sequence[EditorialNote]) -> str:
     >>> superseded("Foam rolling will not fix PHT.", [n]), superseded("The older article recommended foam rolling.", [n])
     ('', '')
     """
+    return _superseded(sentence, tuple(notes))
+
+
+@lru_cache(maxsize=4096)
+def _superseded(sentence: str, notes: tuple[EditorialNote, ...]) -> str:
+    """``superseded``, remembered: an extractive answer asks it of every sentence of the older
+    article's retrieved passages, which are the same few sentences question after question."""
     s = analyze(sentence)
     stems = [stem(w) for w in s.words]
     if any(_has(stems, w) for w in _older_words()):
         return ""
     for note in notes:
-        for topic in note.topics:
-            phrase = tuple(stem(t.text) for t in tokenize(meaning_form(topic)))
+        for topic, phrase in zip(note.topics, _stemmed(note.topics), strict=True):
             hits = _has(stems, phrase) if phrase else []
             if any(s.polarity[i] == 1 for i in hits):
                 return f"repeats advice the newer edition supersedes ({topic}): {note.note}"
     return ""
+
+
+@lru_cache(maxsize=256)
+def _stemmed(topics: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Each topic as the stems ``superseded`` matches (built once per note)."""
+    return tuple(tuple(stem(t.text) for t in tokenize(meaning_form(topic))) for topic in topics)
 
 
 def edition_conflicts(notes: Sequence[EditorialNote]) -> list[EditorialNote]:
