@@ -105,6 +105,35 @@ def test_a_later_ask_pointing_back_is_read_with_the_asks_before_it() -> None:
     assert "stretch" not in m.queries()[1] and "Sit bone ache" in m.queries()[1]
 
 
+def test_a_pronoun_points_back_not_at_a_story_told_after_it() -> None:
+    # the asks come first and an aside follows: "it" is the PHT of the first ask
+    m = read_message("what actually is PHT, can i still run on it? my doctor said it in passing "
+                     "and i was too embarrassed to ask lol")
+    assert m.queries()[1] == "can i still run on it? what actually is PHT?"
+    # with nothing named before it, an ask is read with the story told after it
+    m = read_message("Is this normal?? Ran 10k yesterday and my sit bone aches when I sit.")
+    assert "sit bone" in m.queries()[0]
+    # each ask reads the story told before it, not what the reader says later
+    m = read_message("Sit bone ache for 2 months. What is it? Then it flared after hills. "
+                     "What should I do?")
+    assert "hills" not in m.queries()[0] and "hills" in m.queries()[1]
+
+
+@pytest.mark.parametrize(("message", "last"), [
+    ("When can I do hills again? Also why does sitting still hurt when running feels fine now",
+     "Also why does sitting still hurt when running feels fine now"),
+    ("Rested six weeks and it came back. what is my next step", "what is my next step"),
+])
+def test_a_last_sentence_opening_as_a_question_asks_without_its_question_mark(
+        message: str, last: str) -> None:
+    assert read_message(message).asks[-1].text == last
+
+
+def test_a_last_sentence_that_tells_is_not_an_ask() -> None:
+    m = read_message("Is it PHT? What I did was rest for a month.")
+    assert [a.text for a in m.asks] == ["Is it PHT?"]
+
+
 def test_a_clause_before_a_comma_that_asks_nothing_is_not_an_ask() -> None:
     for message in ("When I sit, why does it hurt?", "What can I do at work, when I am sitting all day?",
                     "Can I run, do you reckon?", "Where it hurts, is that the tendon?"):

@@ -35,6 +35,8 @@ _ASK_OPENERS = re.compile(
 _INDIRECT = re.compile(
     rf"^(?:{_UNSURE}) (?:what|why|how|when|which|where|whether|if)\b", re.IGNORECASE,
 )
+# the words linking an ask to what came before ("And how long...", "Also why...")
+_LINKED = re.compile(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", re.IGNORECASE)
 _STORY_GOES_ON = re.compile(r",\s*(?:but|and|so|though|then)\b", re.IGNORECASE)
 # the words that open an ask without being its kind ("I wonder how long..." asks how long)
 _PREFIX = re.compile(rf"^(?:{_WONDERING}|{_UNSURE})\s+", re.IGNORECASE)
@@ -67,9 +69,10 @@ _COMPOUND = re.compile(
 
 # a question: a question word then a verb ("what is", "how do", "what actually is", "when
 # can"), or a verb then its subject ("can I", "is it"); "When I sit, why...", "When it is sore,
-# should I...", "..., when sitting" open none
+# should I...", "..., when sitting", "What I did was..." open none
 _AUX = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|must|shall)"
-_QUESTION = (rf"(?:(?:what|how|why|which|who)(?:'s|\s+(?:\w+\s+)?{_AUX})\b|"
+_PRONOUN = r"(?:i|you|we|he|she|they|it)"
+_QUESTION = (rf"(?:(?:what|how|why|which|who)(?:'s|\s+(?:(?!{_PRONOUN}\s)\w+\s+)?{_AUX})\b|"
              rf"(?:when|where)\s+{_AUX}\b|"
              rf"{_AUX}\s+(?:i|you|it|this|that|there|we|my|the)\b(?!\s+(?:reckon|think)\b))")
 _QUESTION_START = re.compile(rf"^\W*{_QUESTION}", re.IGNORECASE)
@@ -109,6 +112,8 @@ class Ask:
 class Message:
     narrative: str
     asks: tuple[Ask, ...]
+    # per ask, the narrative sentences written before it (what a pronoun in it can point back at)
+    told_before: tuple[str, ...] = ()
 
     def queries(self, max_narrative_words: int = 40) -> list[str]:
         """One retrieval query per ask; a subject-less ask borrows the narrative's words (after
@@ -118,12 +123,20 @@ class Message:
         >>> m.queries()
         ['How is it treated? What do you recommend? My butt hurts after long runs and sitting.']
         """
-        story = " ".join(self.narrative.split()[-max_narrative_words:])
+        def last_words(text: str) -> str:
+            return " ".join(text.split()[-max_narrative_words:])
+
         out = []
         for n, a in enumerate(self.asks):
-            # what an ask without a subject of its own points at: the story, or with no story
-            # the asks before it ("What is PHT, can I still run on it?")
-            context = story or " ".join(b.text for b in self.asks[:n])
+            # what an ask without a subject of its own points back at: the story told before
+            # it; else the asks before it when one names something ("What actually is PHT, can I
+            # still run on it? My doctor said it in passing"); else the story told after it
+            # ("Is this normal? Ran 10k and my sit bone aches."); with no story, the asks before
+            earlier = self.asks[:n]
+            before = self.told_before[n] if n < len(self.told_before) else self.narrative
+            named = " ".join(b.text for b in earlier) if any(_named(b.text) for b in earlier) else ""
+            context = (last_words(before) or named or last_words(self.narrative)
+                       or " ".join(b.text for b in earlier))
             out.append(
                 a.text if not context or (a.has_subject and not _POINTS_BACK.search(a.text))
                 else f"{a.text} {context}" if a.has_subject  # "the name for that spot": the story's
@@ -139,7 +152,7 @@ def ask_kind(sentence: str) -> str:
     ['how_many', 'should', 'why']
     """
     text = normalize(sentence).lower().lstrip("- ,")
-    text = re.sub(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", "", text)
+    text = _LINKED.sub("", text)
     text = _PREFIX.sub("", text)  # "I wonder how long..." asks how long
     for kind, pattern in _KINDS:
         if re.match(pattern, text):
@@ -157,16 +170,28 @@ def read_message(text: str) -> Message:
     plain = re.sub(r"\(\s*\?+\s*\)", "", normalize(text))  # "(?)" hedges a word, it asks nothing
     sentences = [s.strip() for s in _SENTENCE.findall(plain) if s.strip()]
     last = sentences[-2:]
+    # the message's last sentence is an ask when it opens as a question, "?" or not ("Also
+    # why does sitting still hurt when running feels fine now")
     asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)
-            or (s in last and _INDIRECT.match(s) and not _STORY_GOES_ON.search(s))]
+            or (s in last and _INDIRECT.match(s) and not _STORY_GOES_ON.search(s))
+            or (s == sentences[-1] and _QUESTION_START.match(_LINKED.sub("", s)))]
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),))
     narrative = " ".join(s for s in sentences if s not in asks)
-    # an ask joining two questions ("What is this and what should I be doing?") is two asks
-    kept = [part for a in asks for part in _split_compound(a)][-MAX_ASKS:]
+    # an ask joining two questions ("What is this and what should I be doing?") is two asks;
+    # each keeps the story told before it
+    kept: list[tuple[str, str]] = []
+    told: list[str] = []
+    for s in sentences:
+        if s in asks:
+            kept += [(part, " ".join(told)) for part in _split_compound(s)]
+        else:
+            told.append(s)
+    kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
-        tuple(Ask(a, ask_kind(a), has_subject(a)) for a in kept),
+        tuple(Ask(a, ask_kind(a), has_subject(a)) for a, _ in kept),
+        tuple(before for _, before in kept),
     )
 
 
@@ -201,6 +226,10 @@ def has_subject(ask: str) -> bool:
     >>> has_subject("What do you recommend?"), has_subject("Which stretch for my sore glute?")
     (False, True)
     """
-    text = _PREFIX.sub("", normalize(ask).lower())
-    words = re.findall(r"[a-z']+", text)
-    return sum(w not in _FUNCTION for w in words) >= 2
+    return _named(ask) >= 2
+
+
+def _named(text: str) -> int:
+    """How many words of ``text`` name something (are not question or function words)."""
+    words = re.findall(r"[a-z']+", _PREFIX.sub("", normalize(text).lower()))
+    return sum(w not in _FUNCTION for w in words)
