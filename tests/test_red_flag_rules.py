@@ -121,6 +121,41 @@ def test_a_negation_reaches_every_item_of_its_list(question: str) -> None:
     assert check_red_flag(question) is None
 
 
+@pytest.mark.parametrize("question", [
+    "nothing shooting down the leg, it stays right at the top of my hamstring",
+    "Nothing really radiates into my calf or foot, it's a deep ache when I sit",
+])
+def test_nothing_right_before_a_symptom_denies_it(question: str) -> None:
+    assert check_red_flag(question) is None
+
+
+@pytest.mark.parametrize("question", [
+    "Nothing makes the numbness in my foot go away",
+    "nothing has helped, and my foot goes numb on every long run",
+])
+def test_nothing_about_what_helps_does_not_deny_the_symptom(question: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == "nerve"
+
+
+@pytest.mark.parametrize("question", [
+    "the end of my long runs my left foot starts catching on the ground and the toes drag",
+    "I'm dragging my right foot on the last few miles",
+    "the leg feels really weak pushing off on hills",
+])
+def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == "nerve"
+
+
+@pytest.mark.parametrize("question", [
+    "I've been dragging my feet about booking a physio, to be honest",
+    "my foot caught a root on the trail last year, nothing since",
+])
+def test_idioms_and_trips_are_no_foot_drop(question: str) -> None:
+    assert all(f.flag != "nerve" for f in default_rules().detect_all(question))
+
+
 @pytest.mark.parametrize(("question", "flag"), [
     # a comma ends the negated list: what follows is a report
     ("I haven't stretched or rolled or iced, numb foot after runs", "nerve"),

@@ -73,6 +73,7 @@ class RedFlagRules:
         self.window = int(neg["window"])
         self.post_window = int(neg["post_window"])
         self.cues, self.pseudo = _rx(neg["cues"]), _rx(neg["pseudo"])
+        self.adjacent_cues = _rx(neg["adjacent_cues"])
         self.list_joiners = _rx(neg["list_joiners"])
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
         self.resolved = _rx(data["resolved"])
@@ -148,6 +149,8 @@ class RedFlagRules:
         before = text[c0:start]
         cut = [m.end() for m in self.terminators.finditer(before)]
         before = self.pseudo.sub(" _ ", before[cut[-1] :] if cut else before)
+        if self.adjacent_cues.search(before):
+            return True
         words = before.split()
         comma = max((i for i, w in enumerate(words) if w.endswith(",")), default=-1)
         words = words[: comma + 1] + [w for w in words[comma + 1 :] if not self.list_joiners.match(w)]
