@@ -101,6 +101,12 @@ def test_lexicon_features_count_distinct_terms() -> None:
     assert f.max_sim == 0.3 and f.strong == 2 and f.out == 2
 
 
+def test_the_runners_abbreviations_name_the_topic() -> None:
+    # "hht: stretch or no stretch" was refused: high hamstring tendinopathy as forums shorten it
+    assert ScopeGate().features("hht: stretch or no stretch", 0.2).strong == 1
+    assert ScopeGate().features("pht: stretch or no stretch", 0.2).strong == 1
+
+
 def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
     gate = ScopeGate()
     ask = "Can I take 150mg of pregabalin before a long run?"
