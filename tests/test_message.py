@@ -119,6 +119,16 @@ def test_a_pronoun_points_back_not_at_a_story_told_after_it() -> None:
     assert "hills" not in m.queries()[0] and "hills" in m.queries()[1]
 
 
+def test_the_second_half_of_a_question_points_at_the_first_half_when_it_names_something() -> None:
+    m = read_message("The PHT is mostly sorted but now my heel hurts in the morning. "
+                     "Is this plantar fasciitis and how do I get rid of it?")
+    assert m.queries()[1].endswith("Is this plantar fasciitis?")
+    assert "PHT" not in m.queries()[1]
+    # a first half that names nothing leaves the story as what "it" points at
+    m = read_message("My sit bone aches after runs. What is this and what should I do about it?")
+    assert m.queries()[1].endswith("My sit bone aches after runs.")
+
+
 @pytest.mark.parametrize(("message", "last"), [
     ("When can I do hills again? Also why does sitting still hurt when running feels fine now",
      "Also why does sitting still hurt when running feels fine now"),

@@ -112,8 +112,10 @@ class Ask:
 class Message:
     narrative: str
     asks: tuple[Ask, ...]
-    # per ask, the narrative sentences written before it (what a pronoun in it can point back at)
-    told_before: tuple[str, ...] = ()
+    # per ask, what a pronoun in it points back at: the first half of its own sentence when
+    # that names something ("Is this plantar fasciitis and how do I get rid of it?"), else the
+    # narrative sentences written before it
+    antecedents: tuple[str, ...] = ()
 
     def queries(self, max_narrative_words: int = 40) -> list[str]:
         """One retrieval query per ask; a subject-less ask borrows the narrative's words (after
@@ -128,12 +130,13 @@ class Message:
 
         out = []
         for n, a in enumerate(self.asks):
-            # what an ask without a subject of its own points back at: the story told before
-            # it; else the asks before it when one names something ("What actually is PHT, can I
-            # still run on it? My doctor said it in passing"); else the story told after it
-            # ("Is this normal? Ran 10k and my sit bone aches."); with no story, the asks before
+            # what an ask without a subject of its own points back at: its antecedent (the
+            # story told before it); else the asks before it when one names something ("What
+            # actually is PHT, can I still run on it? My doctor said it in passing"); else the
+            # story told after it ("Is this normal? Ran 10k and my sit bone aches."); with no
+            # story, the asks before
             earlier = self.asks[:n]
-            before = self.told_before[n] if n < len(self.told_before) else self.narrative
+            before = self.antecedents[n] if n < len(self.antecedents) else self.narrative
             named = " ".join(b.text for b in earlier) if any(_named(b.text) for b in earlier) else ""
             context = (last_words(before) or named or last_words(self.narrative)
                        or " ".join(b.text for b in earlier))
@@ -179,14 +182,16 @@ def read_message(text: str) -> Message:
         return Message("", (Ask(text.strip(), ask_kind(text), True),))
     narrative = " ".join(s for s in sentences if s not in asks)
     # an ask joining two questions ("What is this and what should I be doing?") is two asks;
-    # each keeps the story told before it
+    # each keeps its antecedent
     kept: list[tuple[str, str]] = []
     told: list[str] = []
     for s in sentences:
-        if s in asks:
-            kept += [(part, " ".join(told)) for part in _split_compound(s)]
-        else:
+        if s not in asks:
             told.append(s)
+            continue
+        parts = _split_compound(s)
+        kept += [(part, prev if i and _named(prev) else " ".join(told))
+                 for i, (prev, part) in enumerate(zip(["", *parts], parts))]
     kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
