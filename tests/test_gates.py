@@ -227,6 +227,8 @@ def test_every_flag_has_a_reason_text() -> None:
         ("do i have pht or something else", "diagnosis"),
         ("is this a tear?", "diagnosis"),
         ("can you diagnose me", "diagnosis"),
+        ("whats the diagnosis for pain at the sit bone?", "diagnosis"),
+        ("how is high hamstring tendinopathy diagnosed?", "diagnosis"),
         ("Do I need to see a physio for this or will it go away on its own?", "evaluation"),
         ("is it worth seeing a sports doctor about it", "evaluation"),
         ("should I get it checked out before my race?", "evaluation"),
@@ -254,6 +256,9 @@ def test_intents_detected(question: str, intent: str) -> None:
         "Do I have to stop running?",
         "What is PHT?",
         "Can I run with hamstring pain?",
+        # a reader telling the diagnosis they have asks for none
+        "My physio diagnosed PHT last week. How many sets should I start with?",
+        "Newly diagnosed with PHT (physio, 2 weeks ago). Can I keep running?",
     ],
 )
 def test_ordinary_questions_have_no_special_intents(question: str) -> None:
