@@ -107,6 +107,11 @@ def test_the_runners_abbreviations_name_the_topic() -> None:
     assert ScopeGate().features("pht: stretch or no stretch", 0.2).strong == 1
 
 
+def test_a_surgical_repair_told_as_a_verb_is_a_neighbour_word() -> None:
+    ask = "if I get it surgically repaired one day, how long before I could run again?"
+    assert ScopeGate().features("Why does sitting hurt with PHT? " + ask, 0.4, ask).out == 1
+
+
 def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
     gate = ScopeGate()
     ask = "Can I take 150mg of pregabalin before a long run?"
