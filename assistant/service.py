@@ -233,6 +233,9 @@ class Assistant:
             # the message's one ask, as the reader wrote it, may get a short answer (not a
             # follow-up rewritten with the history: "Will they help?" may have lost a word)
             one = asks[0][0] if len(asks) == 1 and normalize(asks[0][0]) in normalize(question) else ""
+            # "what are the red flags?" (or "what are they?" after them): the article's list first
+            if any("red_flags" in detect_intents(q) for _a, q, _v in asks):
+                compose.red_flag_list(draft)
             compose.extractive(*main, passages, draft, gate.intents, queries, ranks, yes_no=one)
             timings["compose"] = _ms(t)
             for part in draft.parts:

@@ -96,6 +96,20 @@ def test_article_red_flag_cites_the_article_list(assistant: Assistant) -> None:
 
 
 @pytest.mark.parametrize("question", [
+    "What are the red flags for running with PHT?",
+    "when should I not run with hamstring pain?",
+    "I read there are red flags where you shouldn't run with hamstring pain. What are they?",
+])
+def test_a_question_about_red_flags_opens_with_the_article_list(assistant: Assistant,
+                                                                question: str) -> None:
+    a = assistant.ask(question)
+    assert a.status == "answered"
+    assert a.answer.startswith("The newer article lists the red flags for not running")
+    assert sum("red flags to not run" in c.quote for c in a.citations) == 1  # quoted once
+    assert_verbatim(a)
+
+
+@pytest.mark.parametrize("question", [
     "Why does my butt hurt when I sit at work after a run?",
     "How much pain is ok during the exercises?",
     "I get achy after long runs, is that normal with PHT?",

@@ -125,10 +125,18 @@ class Composer:
         Nothing else: general exercise advice has no place next to an escalation."""
         if flag is None:
             return
+        passage = self.red_flag_list(draft)
+        if passage is not None:
+            draft.contexts = [passage]
+
+    def red_flag_list(self, draft: Draft) -> Passage | None:
+        """The article's own list of red flags for not running, said plainly and cited (what
+        an escalation ends with, and what opens the answer to "what are the red flags?"); the
+        passage it cites, or None when the corpus lacks it."""
         a = self.texts["red_flag_anchor"]
         hit = self._anchor_span(str(a["source"]), str(a["anchor"]))
         if hit is None:
-            return
+            return None
         passage, quote = hit
         marker = len(draft.citations) + 1
         draft.citations.append(
@@ -136,7 +144,7 @@ class Composer:
                      quote.start, quote.end, section=passage.section)
         )
         draft.parts.append(self.texts["red_flag_list"].format(marker=marker))
-        draft.contexts = [passage]
+        return passage
 
     def extractive(
         self, query: str, vec: np.ndarray, passages: Sequence[Passage], draft: Draft,
@@ -160,7 +168,10 @@ class Composer:
         # the older edition's superseded advice is not quoted (see _withhold)
         stale = self.superseded_spans(passages, query)
         pool = self.candidates(passages)
-        cands = [c for c in pool if c.span.id not in stale]
+        # a sentence the draft already cites (the red-flag list that opens it) is not quoted again
+        cited = {(c.source, c.start) for c in draft.citations}
+        cands = [c for c in pool if c.span.id not in stale
+                 and (c.passage.source, c.span.start) not in cited]
         asked = list(asks) or [(query, vec)]
         cols = [  # each ask's scores, its passages ranked as it retrieved them
             relevance(cands, v, self.retriever.lexical.query_terms(q),

@@ -20,7 +20,7 @@ from typing import Any
 from assistant.gate_data import load_data
 from core.text import normalize
 
-INTENTS = ("promotion", "diagnosis", "evaluation", "list", "injection")
+INTENTS = ("promotion", "diagnosis", "evaluation", "red_flags", "list", "injection")
 
 # sentence ends, then the pieces of an instruction-bearing sentence
 _SENTENCE = re.compile(r"(?<=[.!?;:\n])\s+|\n+")
