@@ -148,6 +148,28 @@ def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
     assert hit is not None and hit.flag == "nerve"
 
 
+@pytest.mark.parametrize(("question", "flag"), [
+    ("since the weekend I can't put my right foot down without wincing", "cant_bear_weight"),
+    ("I'm favouring my good leg on the stairs at work", "cant_bear_weight"),
+    ("slipped on the wet deck and now my sit bone is puffy", "trauma_swelling"),
+    ("I can't hop on that leg at all, the pain is deep in the bone", "bone_stress"),
+    ("hopping on the right leg is agony", "bone_stress"),
+    ("after the fall the bone under my glute feels broken", "fracture"),
+    ("the ache goes down into my foot when I sit", "nerve"),
+    ("on the spin bike I couldn't feel the seat under me", "bladder_bowel"),
+])
+def test_signs_told_in_other_words_escalate(question: str, flag: str) -> None:
+    assert flag in [f.flag for f in default_rules().detect_all(question)]
+
+
+@pytest.mark.parametrize("question", [
+    "I limped for a few days after a trail fall last spring but it sorted itself out",
+    "that tingling is long gone, it was a disc thing years back",
+])
+def test_an_old_sign_that_resolved_does_not_escalate(question: str) -> None:
+    assert check_red_flag(question) is None
+
+
 @pytest.mark.parametrize("question", [
     "I've been dragging my feet about booking a physio, to be honest",
     "my foot caught a root on the trail last year, nothing since",
