@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,10 @@ from assistant.answering.informative import FillerFilter, load_model
 from assistant.answering.notes import EditorialNote, load_notes, touched
 from assistant.answering.retrieval import Retriever
 from assistant.gate_data import load_data
-from assistant.gates.check import check_question, standalone_query
+from assistant.gates.check import check_question, notices_for, standalone_query
 from assistant.gates.conversation import Entity, default_followup_rules
 from assistant.gates.intents import detect_intents, product_words
-from assistant.gates.message import ask_kind, has_subject, read_message
+from assistant.gates.message import ask_kind, has_subject, last_sentence, read_message
 from assistant.gates.red_flag_model import load_red_flag_model, sentences
 from assistant.gates.red_flags import RedFlag, default_rules
 from assistant.gates.scope import ScopeFeatures, ScopeGate, load_calibration
@@ -141,6 +142,11 @@ class Assistant:
         vectors.want(self._query_texts(query))  # when it was not foreseen
         vec = vectors.one(self._repaired(query))
         timings["embed"] = _ms(t)
+        asks = self._asks(query, vec, vectors)
+        if "promotion" in gate.intents and gate.status is None and not self._about_product(query):
+            # a product named in the story only ("someone swears by collagen"): not the question
+            intents = gate.intents - {"promotion"}
+            gate = replace(gate, intents=intents, notices=notices_for(intents))
         draft = Draft()
         draft.notices.extend(gate.notices)
         compose = self.composer()
@@ -152,7 +158,6 @@ class Assistant:
             draft.status = "red_flag"
             draft.parts.append(gate.message)
             draft.notices.insert(0, gate.message)
-        asks = self._asks(query, vec, vectors)
         quote = True  # whether the articles are quoted for the message's asks
         if gate.status != "red_flag":
             if self.scope is not None and self.scope.elsewhere(told):
@@ -264,6 +269,19 @@ class Assistant:
                 texts.append(" ".join(a.text for a in message.asks))
         return texts
 
+    @staticmethod
+    def _about_product(query: str) -> bool:
+        """Whether a message naming a product asks about it: an ask names it, or points back
+        at it right after the sentence naming it ("I bought the HEAL supplement. Should I take
+        it before a run?"); a product named earlier in the story is context."""
+        message = read_message(query)
+        back = default_followup_rules().refers_back
+        return any(
+            "promotion" in detect_intents(ask.text)
+            or (back(ask.text) and "promotion" in detect_intents(last_sentence(before)))
+            for ask, before in zip(message.asks, message.antecedents, strict=True)
+        )
+
     def _asks(self, query: str, vec: np.ndarray, vectors: MessageVectors | None = None) -> list[Ask]:
         """What the scope gate, retrieval and selection work on: the message's asks as
         (ask as written, retrieval query, query vector); the retrieval query of an ask with no
@@ -359,10 +377,13 @@ class Assistant:
                 # as retrieval reads it (with the story it points back at) are both out of scope
                 return [] if whole_out and self.scope_model.out_of_scope(rows[1][2]) else asks
             # when the asks together read as out of scope, an ask is kept only when it is
-            # clearly covered on its own (half the model's threshold)
+            # clearly covered on its own (half the model's threshold); in a message read as in
+            # scope, an ask naming nothing of its own ("What should I actually be doing?") is
+            # about the message, whatever the story's last words it is retrieved with
             limit = self.scope_model.threshold / (2 if whole_out else 1)
             kept = [ask for ask, row in zip(asks, rows[1:], strict=True)
-                    if self.scope_model.p_out(row[2]) < limit]
+                    if self.scope_model.p_out(row[2]) < limit
+                    or (not whole_out and not has_subject(ask[0]))]
             return kept if kept or whole_out else asks
         decide = self.scope.decide_features
         return [ask for ask, row in zip(asks, rows[-len(asks):], strict=True) if decide(row[1])]

@@ -146,6 +146,18 @@ def test_sponsored_product_is_named_a_paid_promotion(assistant: Assistant) -> No
         assert "Amino Company" in quote and "recovery times" not in quote, question
 
 
+def test_a_product_named_only_in_the_story_is_not_the_question(assistant: Assistant) -> None:
+    story = ("Two years of sit bone pain. Everyone online has a cure: one guy swears by a donut "
+             "cushion, someone else says collagen. My next step was going to be an ortho surgeon.")
+    a = assistant.ask(story + " What should I actually be doing?")
+    assert a.status == "answered"
+    assert "don't discuss that product" not in a.answer and a.citations
+    assert not any("don't cover this part" in n for n in a.notices)
+    # an ask pointing back right after the sentence naming the product is about it
+    b = assistant.ask("I take collagen every morning. Should I keep taking it?")
+    assert "don't discuss that product" in b.answer
+
+
 def test_sales_pitch_is_named_a_sales_pitch(assistant: Assistant) -> None:
     a = assistant.ask("Should I book a call with the coaching program?")
     assert a.status == "answered"

@@ -148,6 +148,16 @@ class Message:
         return out
 
 
+def last_sentence(text: str) -> str:
+    """The last sentence of ``text`` ("" for none).
+
+    >>> last_sentence("I bought HEAL. It was pricey."), last_sentence("")
+    ('It was pricey.', '')
+    """
+    told = [t.strip() for t in _SENTENCE.findall(normalize(text)) if t.strip()]
+    return told[-1] if told else ""
+
+
 def ask_kind(sentence: str) -> str:
     """The kind of answer an ask wants, from its opening words.
 
@@ -190,8 +200,8 @@ def read_message(text: str) -> Message:
             told.append(s)
             continue
         parts = _split_compound(s)
-        kept += [(part, prev if i and _named(prev) else " ".join(told))
-                 for i, (prev, part) in enumerate(zip(["", *parts], parts))]
+        kept += [(part, parts[i - 1] if i and _named(parts[i - 1]) else " ".join(told))
+                 for i, part in enumerate(parts)]
     kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
