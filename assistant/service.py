@@ -143,17 +143,20 @@ class Assistant:
         vec = vectors.one(self._repaired(query))
         timings["embed"] = _ms(t)
         asks = self._asks(query, vec, vectors)
-        if "promotion" in gate.intents and gate.status is None and not self._about_product(query):
-            # a product named in the story only ("someone swears by collagen"): not the question
-            intents = gate.intents - {"promotion"}
-            gate = replace(gate, intents=intents, notices=notices_for(intents))
-        draft = Draft()
-        draft.notices.extend(gate.notices)
         compose = self.composer()
         # the promotional block a product message is about, found by its sentences naming the
         # product; it decides whether a message of uncovered asks is about the product
         promoted = _product_text(query) if "promotion" in gate.intents else ""
         block = compose.promotion_block(promoted) if promoted else None
+        if promoted and block is None and gate.status is None and not self._about_product(query):
+            # a product the articles do not promote, named in the story only ("someone swears
+            # by collagen"): not the question, and no "the articles don't discuss that product"
+            # (one they promote, HEAL, is still named for the advertising it is)
+            intents = gate.intents - {"promotion"}
+            gate = replace(gate, intents=intents, notices=notices_for(intents))
+            promoted = ""
+        draft = Draft()
+        draft.notices.extend(gate.notices)
         if gate.status == "red_flag":
             draft.status = "red_flag"
             draft.parts.append(gate.message)
