@@ -246,6 +246,7 @@ def test_a_bare_measure_question_borrows_the_exercise() -> None:
         "Ankle feels unstable since I rolled it last month. How do I get back to trail running?",
         "Left knee clicks on the stairs, should I get it checked?",
         "Lower back is stiff since I tweaked it, can I run?",
+        "also random q, my son wakes up at night with aching shins. is that normal?",
     ],
 )
 def test_a_pronoun_after_a_thing_the_message_names_refers_to_that_thing(question: str) -> None:

@@ -119,6 +119,11 @@ def test_a_pronoun_points_back_not_at_a_story_told_after_it() -> None:
     assert "hills" not in m.queries()[0] and "hills" in m.queries()[1]
 
 
+def test_a_leading_filler_word_is_no_ask_of_its_own() -> None:
+    m = read_message("ok and what about my hilly trail loop, same deal?")
+    assert [a.text for a in m.asks] == ["ok and what about my hilly trail loop, same deal?"]
+
+
 def test_the_second_half_of_a_question_points_at_the_first_half_when_it_names_something() -> None:
     m = read_message("The PHT is mostly sorted but now my heel hurts in the morning. "
                      "Is this plantar fasciitis and how do I get rid of it?")

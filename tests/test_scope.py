@@ -144,6 +144,9 @@ def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
         ("Could my pain be coming from my lower back instead of the tendon?", 0),
         ("My knee doesn't hurt, just the tendon at the top of my leg. Should I rest?", 0),
         ("Deep ache where I sit, sometimes behind the knee too.", 0),
+        # the other end of the hamstring tendon, which the articles cover
+        ("An ache and a bit of swelling at the back of my knee after runs. Why?", 0),
+        ("Pain behind my knee when I run downhill, what is it?", 0),
         ("Can I still do nordics if my knee clicks a bit?", 0),
         # a body part named with no complaint of its own
         ("Should I ice it? I usually ice my knees after long runs.", 0),

@@ -227,6 +227,9 @@ def _split_compound(ask: str) -> list[str]:
     ['When it is sore after a run, should I ice it?']
     """
     parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
+    # "ok and what about hills?": a first part that names nothing and asks nothing is no ask
+    if len(parts) > 1 and not _named(parts[0]) and not _QUESTION_START.match(parts[0]):
+        parts = [f"{parts[0]} {parts[1]}", *parts[2:]]
     # "What is PHT, can I still run on it?": a question, a comma, another question
     parts = [q.strip() for p in parts
              for q in (_COMMA_ASK.split(p) if _QUESTION_START.match(p) else [p]) if q.strip()]
