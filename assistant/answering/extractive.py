@@ -109,7 +109,9 @@ def relevance(
 
 
 ANAPHORA = re.compile(
-    r"^(?:these|this|that|those|they|them|it|its|both|also|in fact|however|but|and|so|then|"
+    # after a comment word ("Unfortunately, that is probably the worst thing you can do")
+    r"^(?:(?:unfortunately|fortunately|sadly|honestly|obviously|of course|again|still)\b,?\s+)?"
+    r"(?:these|this|that|those|they|them|it|its|both|also|in fact|however|but|and|so|then|"
     r"which|such|here)\b",
     re.IGNORECASE,
 )
@@ -147,6 +149,8 @@ def leans_on_previous(text: str) -> bool:
     """True when a sentence opens by pointing back ("These are the KEY...", "Both increase...").
 
     >>> leans_on_previous("In fact, these are the KEY to getting over it!")
+    True
+    >>> leans_on_previous("Unfortunately, that is probably the worst thing you can do!")
     True
     >>> leans_on_previous("Eccentric exercises are fantastic for tendons.")
     False
