@@ -105,6 +105,8 @@ def test_the_runners_abbreviations_name_the_topic() -> None:
     # "hht: stretch or no stretch" was refused: high hamstring tendinopathy as forums shorten it
     assert ScopeGate().features("hht: stretch or no stretch", 0.2).strong == 1
     assert ScopeGate().features("pht: stretch or no stretch", 0.2).strong == 1
+    # the articles' exercises count in the plural too ("keep doing the fire hydrants?")
+    assert ScopeGate().features("fire hydrants or nordics during race week?", 0.2).strong == 2
 
 
 def test_a_surgical_repair_told_as_a_verb_is_a_neighbour_word() -> None:
