@@ -44,6 +44,15 @@ def test_an_ask_with_its_own_subject_is_retrieved_as_written() -> None:
     assert m.queries() == ["Does foam rolling help high hamstring pain?"]
 
 
+@pytest.mark.parametrize("message", [
+    "I take collagen every day for my sit bone pain.", "collagen", "What is PHT?",
+    "Sit bone ache. What is it and how do I fix it? Also hills?",
+])
+def test_every_ask_has_an_antecedent(message: str) -> None:
+    m = read_message(message)
+    assert len(m.antecedents) == len(m.asks) and len(m.queries()) == len(m.asks)
+
+
 def test_a_plain_question_is_one_ask_and_no_narrative() -> None:
     m = read_message("Should I stretch my hamstrings?")
     assert m.narrative == "" and [a.text for a in m.asks] == ["Should I stretch my hamstrings?"]

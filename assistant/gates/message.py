@@ -115,7 +115,7 @@ class Message:
     # per ask, what a pronoun in it points back at: the first half of its own sentence when
     # that names something ("Is this plantar fasciitis and how do I get rid of it?"), else the
     # narrative sentences written before it
-    antecedents: tuple[str, ...] = ()
+    antecedents: tuple[str, ...]
 
     def queries(self, max_narrative_words: int = 40) -> list[str]:
         """One retrieval query per ask; a subject-less ask borrows the narrative's words (after
@@ -129,14 +129,13 @@ class Message:
             return " ".join(text.split()[-max_narrative_words:])
 
         out = []
-        for n, a in enumerate(self.asks):
+        for n, (a, before) in enumerate(zip(self.asks, self.antecedents, strict=True)):
             # what an ask without a subject of its own points back at: its antecedent (the
             # story told before it); else the asks before it when one names something ("What
             # actually is PHT, can I still run on it? My doctor said it in passing"); else the
             # story told after it ("Is this normal? Ran 10k and my sit bone aches."); with no
             # story, the asks before
             earlier = self.asks[:n]
-            before = self.antecedents[n] if n < len(self.antecedents) else self.narrative
             named = " ".join(b.text for b in earlier) if any(_named(b.text) for b in earlier) else ""
             context = (last_words(before) or named or last_words(self.narrative)
                        or " ".join(b.text for b in earlier))
@@ -189,7 +188,7 @@ def read_message(text: str) -> Message:
             or (s in last and _INDIRECT.match(s) and not _STORY_GOES_ON.search(s))
             or (s == sentences[-1] and _QUESTION_START.match(_LINKED.sub("", s)))]
     if not asks:
-        return Message("", (Ask(text.strip(), ask_kind(text), True),))
+        return Message("", (Ask(text.strip(), ask_kind(text), True),), ("",))
     narrative = " ".join(s for s in sentences if s not in asks)
     # an ask joining two questions ("What is this and what should I be doing?") is two asks;
     # each keeps its antecedent
