@@ -248,7 +248,9 @@ class Assistant:
             timings["compose"] = _ms(t)
             for part in draft.parts:
                 yield part + "\n\n"
-        compose.edition_notes(query, draft)
+        # an escalation's notes come from what it quotes, not from the reader's words ("numb
+        # like after a dental injection" is no question about injections)
+        compose.edition_notes("" if draft.status == "red_flag" else query, draft)
         yield self._finish(question, draft, t0, timings, query)
 
     def _repaired(self, query: str) -> str:

@@ -95,6 +95,13 @@ def test_article_red_flag_cites_the_article_list(assistant: Assistant) -> None:
     assert_verbatim(a)
 
 
+def test_an_escalation_gets_no_edition_note_from_the_readers_words(assistant: Assistant) -> None:
+    a = assistant.ask("Since the weekend the skin around my bum and privates feels numb, like after "
+                      "a dental injection. Is this the hamstring?")
+    assert a.status == "red_flag"
+    assert not any(n.startswith("Edition conflict") for n in a.notices)
+
+
 @pytest.mark.parametrize("question", [
     "What are the red flags for running with PHT?",
     "when should I not run with hamstring pain?",

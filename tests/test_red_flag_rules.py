@@ -163,6 +163,23 @@ def test_signs_told_in_other_words_escalate(question: str, flag: str) -> None:
 
 
 @pytest.mark.parametrize("question", [
+    "For a fortnight it has got worse day by day, even though I've rested. The pain woke me at 3am.",
+    "Worse every single day lately. It aches when I'm lying in bed now.",
+])
+def test_pain_worsening_day_by_day_and_at_night_told_in_two_sentences_escalates(question: str) -> None:
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == "worsening_rest_pain"
+
+
+@pytest.mark.parametrize("question", [
+    "The baby kept me awake all night. My hamstring has been getting worse since I upped my miles.",
+    "It has been getting worse every day of my marathon block. I ice it at night.",
+])
+def test_worse_on_runs_and_a_bad_night_for_another_reason_do_not_escalate(question: str) -> None:
+    assert all(f.flag != "worsening_rest_pain" for f in default_rules().detect_all(question))
+
+
+@pytest.mark.parametrize("question", [
     "I limped for a few days after a trail fall last spring but it sorted itself out",
     "that tingling is long gone, it was a disc thing years back",
 ])
