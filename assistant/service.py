@@ -13,6 +13,7 @@ wires the real parts. It does no rendering.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -148,7 +149,8 @@ class Assistant:
         # product; it decides whether a message of uncovered asks is about the product
         promoted = _product_text(query) if "promotion" in gate.intents else ""
         block = compose.promotion_block(promoted) if promoted else None
-        if promoted and block is None and gate.status is None and not self._about_product(query):
+        if (promoted and block is None and gate.status is None
+                and not self._asks_about(query, "promotion")):
             # a product the articles do not promote, named in the story only ("someone swears
             # by collagen"): not the question, and no "the articles don't discuss that product"
             # (one they promote, HEAL, is still named for the advertising it is)
@@ -241,8 +243,9 @@ class Assistant:
             # the message's one ask, as the reader wrote it, may get a short answer (not a
             # follow-up rewritten with the history: "Will they help?" may have lost a word)
             one = asks[0][0] if len(asks) == 1 and normalize(asks[0][0]) in normalize(question) else ""
-            # "what are the red flags?" (or "what are they?" after them): the article's list first
-            if any("red_flags" in detect_intents(q) for _a, q, _v in asks):
+            # "what are the red flags?" (or, in the same message, "what are they?" right after
+            # naming them): the article's list first
+            if self._asks_about(query, "red_flags"):
                 compose.red_flag_list(draft)
             compose.extractive(*main, passages, draft, gate.intents, queries, ranks, yes_no=one)
             timings["compose"] = _ms(t)
@@ -275,15 +278,20 @@ class Assistant:
         return texts
 
     @staticmethod
-    def _about_product(query: str) -> bool:
-        """Whether a message naming a product asks about it: an ask names it, or points back
-        at it right after the sentence naming it ("I bought the HEAL supplement. Should I take
-        it before a run?"); a product named earlier in the story is context."""
+    def _asks_about(query: str, intent: str) -> bool:
+        """Whether one of the message's asks is about ``intent``'s subject: it names it, or it
+        points back at it right after the sentence naming it ("I bought the HEAL supplement.
+        Should I take it before a run?"), or, for a product, it takes or uses "it" and the
+        story before names one ("I take collagen every day. My sit bone hurts. Should I keep
+        taking it?"). A subject named earlier in the story and not pointed at is context ("one
+        guy swears by collagen ... What should I actually be doing?")."""
         message = read_message(query)
         back = default_followup_rules().refers_back
         return any(
-            "promotion" in detect_intents(ask.text)
-            or (back(ask.text) and "promotion" in detect_intents(last_sentence(before)))
+            intent in detect_intents(ask.text)
+            or (back(ask.text) and intent in detect_intents(last_sentence(before)))
+            or (intent == "promotion" and _USES_IT.search(ask.text) is not None
+                and intent in detect_intents(before))
             for ask, before in zip(message.asks, message.antecedents, strict=True)
         )
 
@@ -384,11 +392,15 @@ class Assistant:
             # when the asks together read as out of scope, an ask is kept only when it is
             # clearly covered on its own (half the model's threshold); in a message read as in
             # scope, an ask naming nothing of its own ("What should I actually be doing?") is
-            # about the message, whatever the story's last words it is retrieved with
+            # about the message, whatever story words it is retrieved with, unless the sentence
+            # just before it names a neighbour topic ("My wife has plantar fasciitis. What
+            # should she do?")
             limit = self.scope_model.threshold / (2 if whole_out else 1)
-            kept = [ask for ask, row in zip(asks, rows[1:], strict=True)
+            before = read_message(query).antecedents
+            kept = [ask for ask, row, told in zip(asks, rows[1:], before, strict=True)
                     if self.scope_model.p_out(row[2]) < limit
-                    or (not whole_out and not has_subject(ask[0]))]
+                    or (not whole_out and not has_subject(ask[0])
+                        and not self.scope.features(last_sentence(told), 0.0).out)]
             return kept if kept or whole_out else asks
         decide = self.scope.decide_features
         return [ask for ask, row in zip(asks, rows[-len(asks):], strict=True) if decide(row[1])]
@@ -462,6 +474,10 @@ Ask = tuple[str, str, np.ndarray]  # (ask as written, retrieval query, query vec
 FOCUS_KINDS = frozenset({"exercise", "treatment"})
 FOCUS_SKIP = frozenset({"glutes"})  # "under my glute" names a place, not glute activation
 FOCUS_TOP = 2  # a focus is added when none of the ask's first passages mentions it
+
+
+# an ask that takes or uses "it": about a product named earlier in the story
+_USES_IT = re.compile(str(load_data("intents.yaml")["uses_it"]), re.IGNORECASE)
 
 
 def _product_text(query: str) -> str:

@@ -95,6 +95,11 @@ def test_article_red_flag_cites_the_article_list(assistant: Assistant) -> None:
     assert_verbatim(a)
 
 
+def test_red_flags_told_as_absent_do_not_make_the_answer_a_list(assistant: Assistant) -> None:
+    a = assistant.ask("My physio said there were no red flags. What should I do?")
+    assert not a.answer.startswith("The newer article lists the red flags")
+
+
 def test_an_escalation_gets_no_edition_note_from_the_readers_words(assistant: Assistant) -> None:
     a = assistant.ask("Since the weekend the skin around my bum and privates feels numb, like after "
                       "a dental injection. Is this the hamstring?")
@@ -163,9 +168,24 @@ def test_a_product_named_only_in_the_story_is_not_the_question(assistant: Assist
     # an ask pointing back right after the sentence naming the product is about it
     b = assistant.ask("I take collagen every morning. Should I keep taking it?")
     assert "don't discuss that product" in b.answer
-    # a message that asks nothing is its own ask (this one crashed the product check)
+    # an ask that keeps taking "it" is about the product the story named before it
+    d = assistant.ask("I take collagen every day. My sit bone hurts. Should I keep taking it?")
+    assert "don't discuss that product" in d.answer
+
+
+def test_a_product_statement_that_asks_nothing_gets_an_answer_not_a_traceback(
+        assistant: Assistant) -> None:
+    # a message with no question is its own ask (this one crashed the product check)
     c = assistant.ask("I take collagen every day for my sit bone pain.")
-    assert c.status in ("answered", "out_of_scope")
+    assert c.status in ("answered", "out_of_scope") and c.answer
+
+
+def test_a_subject_less_ask_after_a_neighbour_topic_is_named_not_covered(
+        assistant: Assistant) -> None:
+    a = assistant.ask("High hamstring pain 3 months. Which exercises help? My wife also has "
+                      "plantar fasciitis. What should she do?")
+    assert a.status == "answered"
+    assert any("What should she do?" in n for n in a.notices)
 
 
 def test_sales_pitch_is_named_a_sales_pitch(assistant: Assistant) -> None:

@@ -236,6 +236,14 @@ def test_a_bare_measure_question_borrows_the_exercise() -> None:
     assert "nordic" in got.lower()
 
 
+@pytest.mark.parametrize("question", [
+    "with sore knees, can I still do them?", "Stiff hips in the morning, should I still do them?",
+])
+def test_a_plural_pronoun_after_a_sore_body_part_still_points_at_the_exercises(question: str) -> None:
+    history = [user("Which exercises help PHT?")]
+    assert rewrite_followup(question, history) != question
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -228,6 +228,9 @@ def test_every_flag_has_a_reason_text() -> None:
         ("is this a tear?", "diagnosis"),
         ("can you diagnose me", "diagnosis"),
         ("whats the diagnosis for pain at the sit bone?", "diagnosis"),
+        ("Any idea what the diagnosis is?", "diagnosis"),
+        ("I think I have PHT, can you confirm the diagnosis?", "diagnosis"),
+        ("is my diagnosis right?", "diagnosis"),
         ("how is high hamstring tendinopathy diagnosed?", "diagnosis"),
         ("Do I need to see a physio for this or will it go away on its own?", "evaluation"),
         ("is it worth seeing a sports doctor about it", "evaluation"),
@@ -259,10 +262,13 @@ def test_intents_detected(question: str, intent: str) -> None:
         # a reader telling the diagnosis they have asks for none
         "My physio diagnosed PHT last week. How many sets should I start with?",
         "Newly diagnosed with PHT (physio, 2 weeks ago). Can I keep running?",
+        "PHT diagnosed by a sports physio in October. What exercises?",
+        "When should I stop stretching my hamstring?",
     ],
 )
 def test_ordinary_questions_have_no_special_intents(question: str) -> None:
-    assert detect_intents(question) & {"promotion", "diagnosis", "evaluation", "injection"} == frozenset()
+    assert detect_intents(question) & {"promotion", "diagnosis", "evaluation", "injection",
+                                       "red_flags"} == frozenset()
 
 
 @pytest.mark.parametrize(

@@ -153,9 +153,13 @@ def test_a_last_sentence_opening_as_a_question_asks_without_its_question_mark(
     assert read_message(message).asks[-1].text == last
 
 
-def test_a_last_sentence_that_tells_is_not_an_ask() -> None:
-    m = read_message("Is it PHT? What I did was rest for a month.")
-    assert [a.text for a in m.asks] == ["Is it PHT?"]
+@pytest.mark.parametrize(("message", "asks"), [
+    ("Is it PHT? What I did was rest for a month.", ["Is it PHT?"]),
+    # a verb first without "?" is a remark, not a question
+    ("Is it PHT? Was my own fault for upping the mileage too fast", ["Is it PHT?"]),
+])
+def test_a_last_sentence_that_tells_is_not_an_ask(message: str, asks: list[str]) -> None:
+    assert [a.text for a in read_message(message).asks] == asks
 
 
 def test_a_clause_before_a_comma_that_asks_nothing_is_not_an_ask() -> None:

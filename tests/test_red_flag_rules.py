@@ -122,7 +122,7 @@ def test_a_negation_reaches_every_item_of_its_list(question: str) -> None:
 
 
 @pytest.mark.parametrize("question", [
-    "nothing shooting down the leg, it stays right at the top of my hamstring",
+    "nothing shooting into my calf, it is a local ache where I sit",
     "Nothing really radiates into my calf or foot, it's a deep ache when I sit",
 ])
 def test_nothing_right_before_a_symptom_denies_it(question: str) -> None:
@@ -180,10 +180,21 @@ def test_worse_on_runs_and_a_bad_night_for_another_reason_do_not_escalate(questi
 
 
 @pytest.mark.parametrize("question", [
-    "I limped for a few days after a trail fall last spring but it sorted itself out",
+    "I had a limp after a skiing crash years ago but it sorted itself out",
     "that tingling is long gone, it was a disc thing years back",
 ])
 def test_an_old_sign_that_resolved_does_not_escalate(question: str) -> None:
+    assert check_red_flag(question) is None
+
+
+@pytest.mark.parametrize("question", [
+    "I'm favouring my left leg in the gym to build up strength. How many sets of bridges?",
+    "I can't put my leg down flat on the bench during hamstring stretches, is that normal?",
+    "I can't hop yet, physio says build up to it. When should I start plyometrics?",
+    "My foot slaps the ground when I run, my coach says I overstride",
+    "couldn't feel the saddle was too high until my bike fit",
+])
+def test_training_words_that_look_like_signs_do_not_escalate(question: str) -> None:
     assert check_red_flag(question) is None
 
 

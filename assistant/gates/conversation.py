@@ -64,7 +64,8 @@ class FollowupRules:
         self.openers = re.compile(data["openers"], _I)
         self.pronouns = re.compile(data["pronouns"], _I)
         self.determiners = re.compile(data["determiner_phrases"], _I)
-        self.own_referent = re.compile(data["own_referent"], _I)
+        self.own_referent = re.compile(data["own_referent"] + data["body_parts"], _I)
+        self.own_complaint = re.compile(data["own_complaint"] + data["body_parts"], _I)
         self.own_place = re.compile(data["own_place"], _I)
         self.non_referring = tuple(re.compile(p, _I) for p in data["non_referring"])
         self.elliptical = tuple(re.compile(p, _I) for p in data["elliptical"])
@@ -125,8 +126,10 @@ class FollowupRules:
         """True when the pronoun ``ref`` refers to something the message itself names: a body
         part or complaint before it ("my ankle ... it"), or a place it introduces ("that spot")."""
         before = body[: ref.start()]
+        singular = not self.plural.match(ref.group(0))
         return bool(self.own_referent.search(before) or self.own_place.search(before)
-                    or self.own_place.match(body, ref.start()))
+                    or self.own_place.match(body, ref.start())
+                    or (singular and self.own_complaint.search(before)))
 
     def _rewrite(self, question: str, state: _State | None) -> str:
         if state is None:

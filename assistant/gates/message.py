@@ -72,10 +72,16 @@ _COMPOUND = re.compile(
 # should I...", "..., when sitting", "What I did was..." open none
 _AUX = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|must|shall)"
 _PRONOUN = r"(?:i|you|we|he|she|they|it)"
-_QUESTION = (rf"(?:(?:what|how|why|which|who)(?:'s|\s+(?:(?!{_PRONOUN}\s)\w+\s+)?{_AUX})\b|"
-             rf"(?:when|where)\s+{_AUX}\b|"
-             rf"{_AUX}\s+(?:i|you|it|this|that|there|we|my|the)\b(?!\s+(?:reckon|think)\b))")
+_WH_QUESTION = (rf"(?:(?:what|how|why|which|who)(?:'s|\s+(?:(?!{_PRONOUN}\s)\w+\s+)?{_AUX})\b|"
+                rf"(?:when|where)\s+{_AUX}\b)")
+_SUBJECT = r"(?:i|you|it|this|that|there|we)"
+_NOT_REPORTING = r"(?!\s+(?:reckon|think)\b)"  # "Can I run, do you reckon?" asks once
+_QUESTION = rf"(?:{_WH_QUESTION}|{_AUX}\s+(?:{_SUBJECT}|my|the)\b{_NOT_REPORTING})"
 _QUESTION_START = re.compile(rf"^\W*{_QUESTION}", re.IGNORECASE)
+# without its "?", a sentence opens a question only with a question word or a verb before a
+# pronoun ("should i be icing it"); "Does my head in", "Was my own fault" are remarks
+_BARE_QUESTION_START = re.compile(
+    rf"^\W*(?:{_WH_QUESTION}|{_AUX}\s+{_SUBJECT}\b{_NOT_REPORTING})", re.IGNORECASE)
 _COMMA_ASK = re.compile(rf",\s+(?={_QUESTION})", re.IGNORECASE)
 
 
@@ -183,10 +189,10 @@ def read_message(text: str) -> Message:
     sentences = [s.strip() for s in _SENTENCE.findall(plain) if s.strip()]
     last = sentences[-2:]
     # the message's last sentence is an ask when it opens as a question, "?" or not ("Also
-    # why does sitting still hurt when running feels fine now")
+    # why does sitting still hurt when running feels fine now", "should i be icing it")
     asks = [s for s in sentences if s.endswith("?") or _ASK_OPENERS.match(s)
             or (s in last and _INDIRECT.match(s) and not _STORY_GOES_ON.search(s))
-            or (s == sentences[-1] and _QUESTION_START.match(_LINKED.sub("", s)))]
+            or (s == sentences[-1] and _BARE_QUESTION_START.match(_LINKED.sub("", s)))]
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),), ("",))
     narrative = " ".join(s for s in sentences if s not in asks)
