@@ -187,6 +187,12 @@ def test_an_old_sign_that_resolved_does_not_escalate(question: str) -> None:
     assert check_red_flag(question) is None
 
 
+def test_a_report_labelled_red_flag_still_escalates() -> None:
+    # "red flag" asks about red flags, but "my bladder" in the same sentence reports one
+    hit = check_red_flag("Red flag: I lost control of my bladder. What should I do?")
+    assert hit is not None and hit.flag == "bladder_bowel"
+
+
 @pytest.mark.parametrize("question", [
     "I'm favouring my left leg in the gym to build up strength. How many sets of bridges?",
     "I can't put my leg down flat on the bench during hamstring stretches, is that normal?",
