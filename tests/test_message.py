@@ -128,9 +128,16 @@ def test_a_pronoun_points_back_not_at_a_story_told_after_it() -> None:
     assert "hills" not in m.queries()[0] and "hills" in m.queries()[1]
 
 
-def test_a_leading_filler_word_is_no_ask_of_its_own() -> None:
-    m = read_message("ok and what about my hilly trail loop, same deal?")
-    assert [a.text for a in m.asks] == ["ok and what about my hilly trail loop, same deal?"]
+@pytest.mark.parametrize(("message", "asks"), [
+    ("ok and what about my hilly trail loop, same deal?",
+     ["ok and what about my hilly trail loop, same deal?"]),
+    ("Thanks, and what about hills?", ["Thanks, and what about hills?"]),
+    # the words joining the two asks that are kept stay where they were
+    ("yes and what about strides and how long until speedwork?",
+     ["yes and what about strides?", "how long until speedwork?"]),
+])
+def test_a_leading_filler_word_is_no_ask_of_its_own(message: str, asks: list[str]) -> None:
+    assert [a.text for a in read_message(message).asks] == asks
 
 
 def test_the_second_half_of_a_question_points_at_the_first_half_when_it_names_something() -> None:

@@ -58,7 +58,8 @@ _FUNCTION = frozenset(
     "how why when where which who any ideas tips advice think thoughts recommend suggest next "
     "step steps problem issue going on this that there here to of for and or so now get better "
     "else anything something help please is it ok okay safe keep do you actually really just "
-    "doing happening wrong best way need guys everyone anyone someone".split()
+    "doing happening wrong best way need guys everyone anyone someone thanks thank yes yeah "
+    "yep cool sure alright hi hey hello lol".split()
 )
 # "What is this and what should I be doing?": one sentence, two asks
 _COMPOUND = re.compile(
@@ -231,10 +232,12 @@ def _split_compound(ask: str) -> list[str]:
     >>> _split_compound("When it is sore after a run, should I ice it?")
     ['When it is sore after a run, should I ice it?']
     """
-    parts = [p.strip() for p in _COMPOUND.split(ask) if p.strip()]
+    cuts = list(_COMPOUND.finditer(ask))
     # "ok and what about hills?": a first part that names nothing and asks nothing is no ask
-    if len(parts) > 1 and not _named(parts[0]) and not _QUESTION_START.match(parts[0]):
-        parts = [f"{parts[0]} {parts[1]}", *parts[2:]]
+    if cuts and not _named(ask[: cuts[0].start()]) and not _QUESTION_START.match(ask):
+        cuts = cuts[1:]
+    edges = [0, *(c.end() for c in cuts)], [*(c.start() for c in cuts), len(ask)]
+    parts = [ask[a:b].strip() for a, b in zip(*edges, strict=True) if ask[a:b].strip()]
     # "What is PHT, can I still run on it?": a question, a comma, another question
     parts = [q.strip() for p in parts
              for q in (_COMMA_ASK.split(p) if _QUESTION_START.match(p) else [p]) if q.strip()]
