@@ -264,6 +264,7 @@ def test_intents_detected(question: str, intent: str) -> None:
         "Newly diagnosed with PHT (physio, 2 weeks ago). Can I keep running?",
         "PHT diagnosed by a sports physio in October. What exercises?",
         "When should I stop stretching my hamstring?",
+        "What are the early warning signs of PHT?",  # its symptoms, not its red flags
     ],
 )
 def test_ordinary_questions_have_no_special_intents(question: str) -> None:
