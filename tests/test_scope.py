@@ -114,6 +114,11 @@ def test_a_surgical_repair_told_as_a_verb_is_a_neighbour_word() -> None:
     assert ScopeGate().features("Why does sitting hurt with PHT? " + ask, 0.4, ask).out == 1
 
 
+def test_nutrition_questions_name_a_neighbour_topic() -> None:
+    ask = "How many grams of protein a day, and does vitamin C help a tendon heal?"
+    assert ScopeGate().features(ask, 0.4).out == 2
+
+
 def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
     gate = ScopeGate()
     ask = "Can I take 150mg of pregabalin before a long run?"
