@@ -114,8 +114,7 @@ def touched(notes: Sequence[EditorialNote], *texts: str) -> list[EditorialNote]:
 
 @cache
 def _older_words() -> tuple[tuple[str, ...], ...]:
-    words = load_data("editions.yaml")["older_edition"]
-    return tuple(tuple(stem(t.text) for t in tokenize(meaning_form(w))) for w in words)
+    return _stemmed(tuple(load_data("editions.yaml")["older_edition"]))
 
 
 def _has(stems: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
@@ -171,7 +170,8 @@ def _superseded(sentence: str, notes: tuple[EditorialNote, ...]) -> str:
 
 @lru_cache(maxsize=256)
 def _stemmed(topics: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    """Each topic as the stems ``superseded`` matches (built once per note)."""
+    """Each phrase (a note's topic, an older-edition word) as the stems ``superseded``
+    matches (built once per note)."""
     return tuple(tuple(stem(t.text) for t in tokenize(meaning_form(topic))) for topic in topics)
 
 
