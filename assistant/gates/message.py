@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.text import normalize
 
@@ -179,6 +180,7 @@ def ask_kind(sentence: str) -> str:
     return "other"
 
 
+@lru_cache(maxsize=1024)  # the service reads one message's asks at several steps
 def read_message(text: str) -> Message:
     """Narrative and asks of a message; a message with no question is one ask.
 
