@@ -119,6 +119,11 @@ def test_nutrition_questions_name_a_neighbour_topic() -> None:
     assert ScopeGate().features(ask, 0.4).out == 2
 
 
+def test_running_while_pregnant_is_a_neighbour_topic() -> None:
+    ask = "Is it safe to keep running and doing nordics while pregnant?"
+    assert ScopeGate().features(ask, 0.4).out == 1
+
+
 def test_doses_and_drug_names_are_other_domain_words_in_the_ask_only() -> None:
     gate = ScopeGate()
     ask = "Can I take 150mg of pregabalin before a long run?"
