@@ -193,6 +193,8 @@ class Assistant:
             for ask in asks:
                 if id(ask) not in kept:  # a mixed message: answer what is covered, say the rest
                     draft.notices.append(self.texts["not_covered"].format(ask=ask[0]))
+            for extra in read_message(query).dropped:  # asks past the limit: said, not lost
+                draft.notices.append(self.texts["too_many_asks"].format(ask=extra))
             # a product message none of whose asks is covered ("I bought the HEAL supplement.
             # How long before a run should I take it?"): the promotion note alone answers it
             quote = bool(covered)

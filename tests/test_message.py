@@ -73,6 +73,19 @@ def test_one_sentence_joining_two_questions_is_two_asks() -> None:
     assert len(read_message("Does rest and ice help my sit bone pain?").asks) == 1
 
 
+def test_an_alternative_pointing_back_is_the_same_ask() -> None:
+    m = read_message("Foam rolling nightly. Should I keep foam rolling or is that pointless?")
+    assert [a.text for a in m.asks] == ["Should I keep foam rolling or is that pointless?"]
+
+
+def test_asks_past_the_limit_are_kept_as_dropped_in_order() -> None:
+    m = read_message("Sore sit bone. Can I do hills? Can I do tempo? How many nordics? "
+                     "Should I stretch? Why does sitting hurt?")
+    assert len(m.asks) == MAX_ASKS and m.asks[-1].text == "Why does sitting hurt?"
+    assert m.dropped == ("Can I do hills?", "Can I do tempo?")
+    assert read_message("Can I run? Should I stretch?").dropped == ()
+
+
 def test_generic_words_do_not_make_a_subject() -> None:
     m = read_message("Sore sit bone after long runs. What should I actually be doing?")
     assert not m.asks[0].has_subject

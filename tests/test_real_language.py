@@ -370,3 +370,13 @@ def test_a_product_story_still_answers_its_own_ask(assistant: Assistant) -> None
     assert [c.kind for c in b.citations] == ["sponsorship"]
     c = assistant.ask("I take HEAL every day. What exercises should I do?")  # not dropped
     assert any(x.kind == "content" for x in c.citations)
+
+
+def test_asks_past_the_limit_are_named_not_lost(assistant: Assistant) -> None:
+    question = ("Sit bone ache for months, PT says PHT. Questions: 1. can I do hill repeats yet? "
+                "2. how many sets of nordics? 3. should I keep stretching it? "
+                "4. why does sitting hurt more than running?")
+    a = assistant.ask(question)
+    assert a.status == "answered"
+    named = [n for n in a.notices if "hill repeats" in n]
+    assert len(named) == 1 and "on its own" in named[0]

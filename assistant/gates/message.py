@@ -63,6 +63,8 @@ _FUNCTION = frozenset(
     "yep cool sure alright hi hey hello lol".split()
 )
 # "What is this and what should I be doing?": one sentence, two asks
+_SAME_QUESTION = re.compile(r",?\s+or\s+(?:is|are|does|do|will|would)\s+(?:that|it|this)\b",
+                            re.IGNORECASE)
 _COMPOUND = re.compile(
     r",?\s+(?:and|or|also)\s+(?=(?:what|how|why|when|which|where)\b|(?:is|are|should|can|could|"
     r"do|does|will|would)\s+(?:i|you|it|this|that|there|we|my|the)\b)", re.IGNORECASE,
@@ -124,6 +126,9 @@ class Message:
     # that names something ("Is this plantar fasciitis and how do I get rid of it?"), else the
     # narrative sentences written before it
     antecedents: tuple[str, ...]
+    # the earliest asks of a message asking more than ``MAX_ASKS`` questions: not answered,
+    # and named to the reader as such
+    dropped: tuple[str, ...] = ()
 
     def queries(self, max_narrative_words: int = 40) -> list[str]:
         """One retrieval query per ask; a subject-less ask borrows the narrative's words (after
@@ -210,11 +215,13 @@ def read_message(text: str) -> Message:
         parts = _split_compound(s)
         kept += [(part, parts[i - 1] if i and _named(parts[i - 1]) else " ".join(told))
                  for i, part in enumerate(parts)]
+    dropped = tuple(a for a, _ in kept[:-MAX_ASKS])
     kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
         tuple(Ask(a, ask_kind(a), has_subject(a)) for a, _ in kept),
         tuple(before for _, before in kept),
+        dropped,
     )
 
 
@@ -233,8 +240,12 @@ def _split_compound(ask: str) -> list[str]:
     (['When I sit, why does it hurt?'], ['Can I run, do you reckon?'])
     >>> _split_compound("When it is sore after a run, should I ice it?")
     ['When it is sore after a run, should I ice it?']
+    >>> _split_compound("Should I keep icing it or is that pointless?")
+    ['Should I keep icing it or is that pointless?']
     """
-    cuts = list(_COMPOUND.finditer(ask))
+    # "should I keep foam rolling or is that pointless?": an alternative that points back at
+    # the first half is the same question, not a second one
+    cuts = [c for c in _COMPOUND.finditer(ask) if not _SAME_QUESTION.match(ask, c.start())]
     # "ok and what about hills?": a first part that names nothing and asks nothing is no ask
     if cuts and not _named(ask[: cuts[0].start()]) and not _QUESTION_START.match(ask):
         cuts = cuts[1:]
