@@ -375,7 +375,7 @@ def test_a_product_story_still_answers_its_own_ask(assistant: Assistant) -> None
 def test_asks_past_the_limit_are_named_not_lost(assistant: Assistant) -> None:
     question = ("Sit bone ache for months, PT says PHT. Questions: 1. can I do hill repeats yet? "
                 "2. how many sets of nordics? 3. should I keep stretching it? "
-                "4. why does sitting hurt more than running?")
+                "4. why does sitting hurt more than running? 5. how long will it take?")
     a = assistant.ask(question)
     assert a.status == "answered"
     named = [n for n in a.notices if "hill repeats" in n]

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from core.text import normalize
 
-MAX_ASKS = 3
+MAX_ASKS = 4
 _SENTENCE = re.compile(r"[^.?!\n]+(?:[.?!]+|$)")
 # the openers that make a sentence an ask ("I wonder...") and those of an indirect question
 # ("I have no idea what..."); both are also the words that open an ask without being its kind
