@@ -85,6 +85,7 @@ def test_asks_past_the_limit_are_kept_as_dropped_in_order() -> None:
     assert len(m.asks) == MAX_ASKS and m.asks[-1].text == "How long will it take?"
     assert m.dropped == tuple(asks[: len(asks) - MAX_ASKS])
     assert read_message("Can I run? Should I stretch?").dropped == ()
+    assert read_message(" ".join(["Can I run?"] * (MAX_ASKS + 2))).dropped == ()  # answered
 
 
 def test_generic_words_do_not_make_a_subject() -> None:

@@ -49,16 +49,6 @@ def test_detect_picks_the_most_likely_sentence_and_its_most_likely_flag() -> Non
     assert m.detect([], np.zeros((0, 3))) is None
 
 
-def test_a_sentence_denying_its_sign_does_not_escalate_on_the_layer_alone() -> None:
-    # the layer reads meaning, not negation: a denial close to a report scores like one
-    m = _model()
-    texts = ["ran a 10k", "it has never woken me up", "it woke me up twice last night"]
-    vecs = np.array([[1.0, 0.0, 0.0], [0.1, 0.9, 0.0], [0.1, 0.8, 0.0]])
-    hit = m.detect(texts, vecs)
-    assert hit is not None and hit.sentence == "it woke me up twice last night"
-    assert m.detect(texts[:2], vecs[:2]) is None
-
-
 def test_save_and_load_round_trip_and_refuse_another_embedder(tmp_path: Path) -> None:
     known = default_rules().flag_ids()
     path = save_red_flag_model(_model(), tmp_path / "m.json")

@@ -62,9 +62,10 @@ _FUNCTION = frozenset(
     "doing happening wrong best way need guys everyone anyone someone thanks thank yes yeah "
     "yep cool sure alright hi hey hello lol".split()
 )
-# "What is this and what should I be doing?": one sentence, two asks
+# "should I keep icing it or is that pointless?": an alternative pointing back, one ask
 _SAME_QUESTION = re.compile(r",?\s+or\s+(?:is|are|does|do|will|would)\s+(?:that|it|this)\b",
                             re.IGNORECASE)
+# "What is this and what should I be doing?": one sentence, two asks
 _COMPOUND = re.compile(
     r",?\s+(?:and|or|also)\s+(?=(?:what|how|why|when|which|where)\b|(?:is|are|should|can|could|"
     r"do|does|will|would)\s+(?:i|you|it|this|that|there|we|my|the)\b)", re.IGNORECASE,
@@ -215,7 +216,9 @@ def read_message(text: str) -> Message:
         parts = _split_compound(s)
         kept += [(part, parts[i - 1] if i and _named(parts[i - 1]) else " ".join(told))
                  for i, part in enumerate(parts)]
-    dropped = tuple(a for a, _ in kept[:-MAX_ASKS])
+    dropped = tuple(dict.fromkeys(  # an ask repeated later is answered there
+        a for a, _ in kept[:-MAX_ASKS]
+        if a.lower() not in {k.lower() for k, _ in kept[-MAX_ASKS:]}))
     kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
@@ -243,8 +246,6 @@ def _split_compound(ask: str) -> list[str]:
     >>> _split_compound("Should I keep icing it or is that pointless?")
     ['Should I keep icing it or is that pointless?']
     """
-    # "should I keep foam rolling or is that pointless?": an alternative that points back at
-    # the first half is the same question, not a second one
     cuts = [c for c in _COMPOUND.finditer(ask) if not _SAME_QUESTION.match(ask, c.start())]
     # "ok and what about hills?": a first part that names nothing and asks nothing is no ask
     if cuts and not _named(ask[: cuts[0].start()]) and not _QUESTION_START.match(ask):

@@ -198,8 +198,7 @@ class RedFlagModel:
     def detect(self, texts: list[str], vectors: np.ndarray) -> RedFlagHit | None:
         """A message's red flag the rules could not decide: a tentative rule hit whose sentence
         the layer confirms, else the most likely sentence, with its most likely flag, if it
-        reaches the threshold; a sentence that only denies red-flag signs (``RedFlagRules.denies``:
-        "it has never woken me up") does not escalate on this path."""
+        reaches the threshold."""
         if not texts:
             return None
         rules = default_rules()
@@ -211,8 +210,6 @@ class RedFlagModel:
             i = next((k for k, t in enumerate(prepared) if first in t), int(np.argmax(p)))
             if p[i] >= self.confirm:
                 return RedFlagHit(hit.flag, texts[i], round(float(p[i]), 4))
-        # a sentence that only denies a sign ("it has never woken me up") escalates nothing
-        p = np.where([rules.denies(t) for t in texts], 0.0, p)
         i = int(np.argmax(p))
         if by_flag is None or p[i] < self.threshold:
             return None

@@ -320,29 +320,6 @@ class RedFlagRules:
             severity = cast(Severity, self.pain["severity"])
         return self._make(fid, severity, evidence)
 
-    def denies(self, sentence: str) -> bool:
-        """True when a sentence names red-flag signs only to deny them ("it has never woken me
-        up", "no numbness or tingling at all"): a sign (the first words a rule of any flag
-        looks for) matches, and every match is negated. The learned layer, which reads
-        meaning and not negation, does not escalate such a sentence on its own.
-
-        >>> r = default_rules()
-        >>> r.denies("It has never woken me up."), r.denies("It wakes me up every night.")
-        (True, False)
-        >>> r.denies("My hamstring aches after long runs.")
-        False
-        """
-        text = self.prepare(sentence)
-        seen = False
-        for flag in self.flags:
-            for rule in flag.rules:
-                for rx in rule.groups[0]:
-                    for m in rx.finditer(text):
-                        if not self._negated(text, m.start(), m.end()):
-                            return False
-                        seen = True
-        return seen
-
     def detect(self, question: str) -> list[RedFlag]:
         """Every red flag the rules decide, most severe first (YAML order, pain last)."""
         return [f for f in self.detect_all(question) if not f.tentative]
