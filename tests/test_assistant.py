@@ -345,6 +345,10 @@ def test_the_exercises_pain_limit_is_not_offered_as_one_for_running(assistant: A
                      "Should I get a cortisone injection for my high hamstring pain?"):
         a = assistant.ask(question)
         assert not any("when performing these" in c.quote for c in a.citations), a.answer
+    # a pain score in the story ("4/10") names nothing that "these" could point at
+    story = assistant.ask("Running pain is 3/10 max, sitting maybe 4/10 by the end of a work day. "
+                          "Is that ok to keep training for my 10k?")
+    assert not any("when performing these" in c.quote for c in story.citations), story.answer
 
 
 def test_a_vague_ask_that_points_back_at_its_story_is_judged_with_it(assistant: Assistant) -> None:

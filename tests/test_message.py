@@ -200,6 +200,11 @@ def test_an_ask_pointing_back_at_the_story_is_read_with_it() -> None:
     m = read_message("The bony bit I sit on aches after runs. What's the proper name for that spot?")
     assert m.asks[0].has_subject
     assert "bony bit" in m.queries()[0]
+    # a judgement of what the story told reads the story too
+    judged = read_message("Running pain is 3/10, sitting 4/10. Is that ok to keep training?")
+    assert "3/10" in judged.queries()[0]
+    told = read_message("My sitting pain is worse after runs so I skip runs when it's bad. Good idea?")
+    assert not told.asks[0].has_subject and "skip runs" in told.queries()[0]
     # an ask with a subject of its own that points at nothing in the story stays as written
     plain = read_message("The bony bit I sit on aches after runs. Are nordic curls good?")
     assert plain.queries() == ["Are nordic curls good?"]

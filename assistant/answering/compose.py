@@ -394,10 +394,12 @@ def _names_referent(
     section, its heading and the retrieved passages of that article under it (with no section,
     its passage before it): "eccentric" or "nordic" for "... when performing these" in the
     section on eccentric exercises, which lists the Nordic curl. "How much pain is ok while
-    running?" names nothing of that section."""
+    running?" names nothing of that section, and a number names nothing at all."""
     wanted = asks_for - set(terms(c.span.text))
     if not wanted:
         return True
+    # a number names nothing ("4/10" in the story is no referent for the "4." of a heading)
+    wanted = {w for w in wanted if w.isalpha()}
     if c.passage.section:
         heading = c.passage.heading.text if c.passage.heading is not None else ""
         texts = {o.passage.id: o.passage.text for o in cands

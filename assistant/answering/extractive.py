@@ -41,7 +41,7 @@ class Weights:
     mmr_lambda: float = 0.75
     min_relative: float = 0.6  # keep sentences scoring at least this share of the best
     states_relative: float = 0.5  # a sentence stating what an ask wants opens from this share
-    unnamed_referent: float = 0.5  # "... when performing these", the ask naming none of "these"
+    unnamed_referent: float = 0.0  # "... when performing these", the ask naming none of "these"
     max_sentences: int = 5
     list_max_sentences: int = 8
 

@@ -60,7 +60,9 @@ _FUNCTION = frozenset(
     "step steps problem issue going on this that there here to of for and or so now get better "
     "else anything something help please is it ok okay safe keep do you actually really just "
     "doing happening wrong best way need guys everyone anyone someone thanks thank yes yeah "
-    "yep cool sure alright hi hey hello lol".split()
+    "yep cool sure alright hi hey hello lol "
+    # words that judge what the story told ("Good idea?", "Smart move, or a bad plan?")
+    "good bad idea plan move wise smart sensible fine right".split()
 )
 # "should I keep icing it or is that pointless?": an alternative pointing back, one ask
 _SAME_QUESTION = re.compile(r",?\s+or\s+(?:is|are|does|do|will|would)\s+(?:that|it|this)\b",
@@ -108,7 +110,11 @@ _POINTS_BACK = re.compile(
     r"\b(?:this|that|these|those)\s+(?:spot|area|place|location|region|point|part|bit|side|pain|"
     r"ache|soreness|injury|thing|problem|issue|condition|feeling|sensation)s?\b"
     # "...keep training through it?", "...run with it?": the story's complaint
-    r"|\b(?:through|with|on)\s+it\s*[?.!]*$", re.IGNORECASE,
+    r"|\b(?:through|with|on)\s+it\s*[?.!]*$"
+    # "is that ok to keep training?", "is this normal?": a judgement of what the story told
+    r"|^(?:\w+\s+)?(?:is|was|would|will|does|could)\s+(?:that|this)\s+(?:ok|okay|fine|normal|"
+    r"bad|good|safe|a problem|an issue|a concern|serious|worrying|wise|sensible|enough|too much)\b",
+    re.IGNORECASE,
 )
 
 
