@@ -61,8 +61,8 @@ _FUNCTION = frozenset(
     "else anything something help please is it ok okay safe keep do you actually really just "
     "doing happening wrong best way need guys everyone anyone someone thanks thank yes yeah "
     "yep cool sure alright hi hey hello lol "
-    # words that judge what the story told ("Good idea?", "Smart move, or a bad plan?")
-    "good bad idea plan move wise smart sensible fine right".split()
+    # words that judge what the story told ("Good idea?", "Smart move?", "Who is right?")
+    "idea wise smart sensible right".split()
 )
 # "should I keep icing it or is that pointless?": an alternative pointing back, one ask
 _SAME_QUESTION = re.compile(r",?\s+or\s+(?:is|are|does|do|will|would)\s+(?:that|it|this)\b",
