@@ -380,3 +380,10 @@ def test_asks_past_the_limit_are_named_not_lost(assistant: Assistant) -> None:
     assert a.status == "answered"
     named = [n for n in a.notices if "hill repeats" in n]
     assert len(named) == 1 and "on its own" in named[0]
+
+
+def test_climbs_are_hills(assistant: Assistant) -> None:
+    a = assistant.ask("The steep climbs on my trail runs set off the ache under my bum. "
+                      "Why are the climbs so much worse than the flat?")
+    assert a.status == "answered"
+    assert any("hill" in c.quote.lower() for c in a.citations[:3]), a.answer
