@@ -205,6 +205,8 @@ def test_an_ask_pointing_back_at_the_story_is_read_with_it() -> None:
     assert "3/10" in judged.queries()[0]
     told = read_message("My sitting pain is worse after runs so I skip runs when it's bad. Good idea?")
     assert not told.asks[0].has_subject and "skip runs" in told.queries()[0]
+    shoes = read_message("Ten weeks of heat and ice did nothing. What would you do in my shoes?")
+    assert "heat and ice" in shoes.queries()[0]
     # an ask with a subject of its own that points at nothing in the story stays as written
     plain = read_message("The bony bit I sit on aches after runs. Are nordic curls good?")
     assert plain.queries() == ["Are nordic curls good?"]

@@ -111,6 +111,8 @@ _POINTS_BACK = re.compile(
     r"ache|soreness|injury|thing|problem|issue|condition|feeling|sensation)s?\b"
     # "...keep training through it?", "...run with it?": the story's complaint
     r"|\b(?:through|with|on)\s+it\s*[?.!]*$"
+    # "what would you do in my shoes?": the reader's situation is the story
+    r"|\bin (?:my|our) (?:shoes|position|situation|place)\b"
     # "is that ok to keep training?", "is this normal?": a judgement of what the story told
     r"|^(?:\w+\s+)?(?:is|was|would|will|does|could)\s+(?:that|this)\s+(?:ok|okay|fine|normal|"
     r"bad|good|safe|a problem|an issue|a concern|serious|worrying|wise|sensible|enough|too much)\b",

@@ -160,11 +160,14 @@ class ScopeGate:
         ), re.IGNORECASE) if denied.get("patterns") else None
         patterns = [str(p) for p in data.get("out_domain_patterns", [])]
         self.out_patterns = [re.compile(p) for p in patterns]  # doses, drug-name stems
+        idioms = [str(p) for p in data.get("out_domain_idioms", [])]
+        self.idioms_rx = _terms_rx(idioms) if idioms else None  # "in my shoes": no shoes
         self.weights = ScopeWeights(**data["weights"])
         self.reply: str = str(data["reply"]).strip()
         self.lexicon = hashlib.sha1(json.dumps(
             [data["in_domain"], data["out_domain"], *([patterns] if patterns else []),
-             *([regions] if regions else []), *([denied] if denied else [])],
+             *([regions] if regions else []), *([denied] if denied else []),
+             *([idioms] if idioms else [])],
             sort_keys=True).encode()
         ).hexdigest()[:12]
         self.calibration = calibration
@@ -188,6 +191,8 @@ class ScopeGate:
         2
         >>> g.features("My PHT is better. Can I go up to 600 mg of gabapentin?", 0.5).out
         2
+        >>> g.features("What would you do in my shoes?", 0.5).out, g.features("Which shoes?", 0.5).out
+        (0, 1)
         >>> [g.features(m, 0.5).elsewhere for m in ("My knee aches on runs. Why?",
         ...  "Sit bone pain, sometimes behind the knee too. Why?", "On the other hand, why?")]
         [1, 0, 0]
@@ -199,6 +204,8 @@ class ScopeGate:
             return len(set(rx.findall(where)))
 
         # a pattern's match is one hit: "600 mg" is a dose, not a dose and the word "mg"
+        if self.idioms_rx is not None:
+            asked = self.idioms_rx.sub(lambda m: " " * len(m.group(0)), asked)
         matched = [m for rx in self.out_patterns for m in rx.finditer(asked)]
         rest = asked
         for m in matched:
