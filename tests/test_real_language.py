@@ -387,3 +387,20 @@ def test_climbs_are_hills(assistant: Assistant) -> None:
                       "Why are the climbs so much worse than the flat?")
     assert a.status == "answered"
     assert any("hill" in c.quote.lower() for c in a.citations[:3]), a.answer
+
+
+def test_a_story_asking_what_you_would_do_in_my_shoes_is_answered(assistant: Assistant) -> None:
+    a = assistant.ask("Seven months of pain at the top of my hamstring. Ten weeks of heat, ice, "
+                      "ultrasound and stretches did nothing and sitting is still miserable. "
+                      "What would you do in my shoes?")
+    assert a.status == "answered", a.answer
+
+
+def test_remind_me_how_many_sets_after_the_exercises_gets_the_numbers(assistant: Assistant) -> None:
+    history = [Turn("user", "Which eccentric exercises help high hamstring pain?"),
+               Turn("assistant", "The older article lists the Nordic hamstring curl and more.")]
+    # "remind" asks, it names nothing the reps sentence leans on ("... when performing these")
+    a = assistant.ask("is a protein shake before doing them worth it? and remind me how many "
+                      "sets I'm building up to", history)
+    assert a.status == "answered"
+    assert any("3 sets of 10" in c.quote for c in a.citations), a.answer

@@ -371,7 +371,8 @@ class Composer:
         return str(a["source"]), str(a["anchor"])
 
 
-ASK_WORDS = frozenset(terms("how much many long often"))  # what an amount/duration ask is
+# what an amount/duration ask is, and the verbs of asking ("remind me how many sets...")
+ASK_WORDS = frozenset(terms("how much many long often remind tell explain wonder wondering know"))
 
 
 PROMOTION_CANDIDATES = 64  # promotional blocks ranked for the one naming the product
