@@ -86,6 +86,9 @@ def test_asks_past_the_limit_are_kept_as_dropped_in_order() -> None:
     assert m.dropped == tuple(asks[: len(asks) - MAX_ASKS])
     assert read_message("Can I run? Should I stretch?").dropped == ()
     assert read_message(" ".join(["Can I run?"] * (MAX_ASKS + 2))).dropped == ()  # answered
+    # a cry for help or a sign-off asks nothing in particular: it makes way, and is not named
+    m = read_message("Help! Sit bone pain. " + " ".join(asks[:MAX_ASKS]) + " Any advice?")
+    assert [a.text for a in m.asks] == asks[:MAX_ASKS] and m.dropped == ()
 
 
 def test_generic_words_do_not_make_a_subject() -> None:

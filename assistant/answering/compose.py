@@ -399,7 +399,12 @@ def _names_referent(
     wanted = asks_for - set(terms(c.span.text))
     if not wanted:
         return True
-    # a number names nothing ("4/10" in the story is no referent for the "4." of a heading)
+    # a number names nothing ("4/10" in the story is no referent for the "4." of a heading);
+    # an ask wanting only numbers ("How many reps, 8 or 12?") is answered by a sentence naming
+    # a distinctive word of it ("reps")
+    if not any(w.isalpha() for w in wanted):
+        return bool(lexical.distinctive({w for w in asks_for if w.isalpha()})
+                    & set(terms(c.span.text)))
     wanted = {w for w in wanted if w.isalpha()}
     if c.passage.section:
         heading = c.passage.heading.text if c.passage.heading is not None else ""

@@ -61,8 +61,8 @@ _FUNCTION = frozenset(
     "else anything something help please is it ok okay safe keep do you actually really just "
     "doing happening wrong best way need guys everyone anyone someone thanks thank yes yeah "
     "yep cool sure alright hi hey hello lol "
-    # words that judge what the story told ("Good idea?", "Smart move?", "Who is right?")
-    "idea wise smart sensible right".split()
+    # words that judge what the story told ("Good idea?", "Who is right?")
+    "idea right".split()
 )
 # "should I keep icing it or is that pointless?": an alternative pointing back, one ask
 _SAME_QUESTION = re.compile(r",?\s+or\s+(?:is|are|does|do|will|would)\s+(?:that|it|this)\b",
@@ -112,7 +112,7 @@ _POINTS_BACK = re.compile(
     # "...keep training through it?", "...run with it?": the story's complaint
     r"|\b(?:through|with|on)\s+it\s*[?.!]*$"
     # "what would you do in my shoes?": the reader's situation is the story
-    r"|\bin (?:my|our) (?:shoes|position|situation|place)\b"
+    r"|\b(?:do|were|be) in (?:my|our) (?:shoes|position|situation|place)\b"
     # "is that ok to keep training?", "is this normal?": a judgement of what the story told
     r"|^(?:\w+\s+)?(?:is|was|would|will|does|could)\s+(?:that|this)\s+(?:ok|okay|fine|normal|"
     r"bad|good|safe|a problem|an issue|a concern|serious|worrying|wise|sensible|enough|too much)\b",
@@ -224,6 +224,9 @@ def read_message(text: str) -> Message:
         parts = _split_compound(s)
         kept += [(part, parts[i - 1] if i and _named(parts[i - 1]) else " ".join(told))
                  for i, part in enumerate(parts)]
+    if len(kept) > MAX_ASKS:  # "Help!", "any advice?": asks of nothing in particular go first
+        kept = [k for k in kept if has_subject(k[0]) or ask_kind(k[0]) not in ("advice", "other")
+                ] or kept
     dropped = tuple(dict.fromkeys(  # an ask repeated later is answered there
         a for a, _ in kept[:-MAX_ASKS]
         if a.lower() not in {k.lower() for k, _ in kept[-MAX_ASKS:]}))

@@ -203,9 +203,9 @@ class ScopeGate:
         def hits(rx: re.Pattern[str], where: str) -> int:
             return len(set(rx.findall(where)))
 
-        # a pattern's match is one hit: "600 mg" is a dose, not a dose and the word "mg"
-        if self.idioms_rx is not None:
+        if self.idioms_rx is not None:  # "what would you do in my shoes?" names no shoes
             asked = self.idioms_rx.sub(lambda m: " " * len(m.group(0)), asked)
+        # a pattern's match is one hit: "600 mg" is a dose, not a dose and the word "mg"
         matched = [m for rx in self.out_patterns for m in rx.finditer(asked)]
         rest = asked
         for m in matched:
