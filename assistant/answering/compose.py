@@ -402,10 +402,10 @@ def _names_referent(
     # a number names nothing ("4/10" in the story is no referent for the "4." of a heading);
     # an ask wanting only numbers ("How many reps, 8 or 12?") is answered by a sentence naming
     # a distinctive word of it ("reps")
-    if not any(w.isalpha() for w in wanted):
+    words = {w for w in wanted if w.isalpha()}
+    if not words:
         return bool(lexical.distinctive({w for w in asks_for if w.isalpha()})
                     & set(terms(c.span.text)))
-    wanted = {w for w in wanted if w.isalpha()}
     if c.passage.section:
         heading = c.passage.heading.text if c.passage.heading is not None else ""
         texts = {o.passage.id: o.passage.text for o in cands
@@ -413,4 +413,4 @@ def _names_referent(
         context = " ".join([heading, *texts.values()])
     else:
         context = c.passage.text[: max(0, c.span.start - c.passage.start)]
-    return bool(lexical.distinctive(wanted) & set(terms(context)))
+    return bool(lexical.distinctive(words) & set(terms(context)))

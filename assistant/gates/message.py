@@ -227,9 +227,8 @@ def read_message(text: str) -> Message:
     if len(kept) > MAX_ASKS:  # "Help!", "any advice?": asks of nothing in particular go first
         kept = [k for k in kept if has_subject(k[0]) or ask_kind(k[0]) not in ("advice", "other")
                 ] or kept
-    dropped = tuple(dict.fromkeys(  # an ask repeated later is answered there
-        a for a, _ in kept[:-MAX_ASKS]
-        if a.lower() not in {k.lower() for k, _ in kept[-MAX_ASKS:]}))
+    answered = {a.lower() for a, _ in kept[-MAX_ASKS:]}  # an ask repeated later is answered
+    dropped = tuple(dict.fromkeys(a for a, _ in kept[:-MAX_ASKS] if a.lower() not in answered))
     kept = kept[-MAX_ASKS:]
     return Message(
         narrative,
