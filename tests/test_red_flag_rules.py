@@ -157,6 +157,13 @@ def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
     ("after the fall the bone under my glute feels broken", "fracture"),
     ("the ache goes down into my foot when I sit", "nerve"),
     ("on the spin bike I couldn't feel the seat under me", "bladder_bowel"),
+    ("since the crash I can hardly weight bear on the left", "cant_bear_weight"),
+    ("I could only just put any weight on it walking back to the car", "cant_bear_weight"),
+    ("can't put full weight through my right leg this morning", "cant_bear_weight"),
+    ("been hobbling round the house since Tuesday's intervals", "cant_bear_weight"),
+    ("hopping on the bad side is pretty much impossible", "bone_stress"),
+    ("the ache keeps escalating at night even though I've stopped running", "worsening_rest_pain"),
+    ("it's getting worse despite complete rest and it wakes me", "worsening_rest_pain"),
 ])
 def test_signs_told_in_other_words_escalate(question: str, flag: str) -> None:
     assert flag in [f.flag for f in default_rules().detect_all(question)]
@@ -199,6 +206,8 @@ def test_a_report_labelled_red_flag_still_escalates() -> None:
     "I can't hop yet, physio says build up to it. When should I start plyometrics?",
     "My foot slaps the ground when I run, my coach says I overstride",
     "couldn't feel the saddle was too high until my bike fit",
+    "I'm hobbling along through my training plan but the hamstring is fine",
+    "hopping drills are part of my warm-up now",
 ])
 def test_training_words_that_look_like_signs_do_not_escalate(question: str) -> None:
     assert check_red_flag(question) is None
