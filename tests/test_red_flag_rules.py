@@ -24,6 +24,8 @@ def _tentative(question: str) -> list[str]:
         ("What usually causes tingling down the leg in distance runners?", "nerve"),
         ("The app gave my sleep a 9/10 last night", "pain_over_5"),
         ("I have read the threads. Everyone mentions stress fractures and the printout lists them.", "bone_stress"),
+        ("On the forums people talk about tingling into the foot with this", "nerve"),
+        ("someone at parkrun had a foot that went numb halfway round", "nerve"),
     ],
 )
 def test_imprecise_hits_are_left_to_the_learned_layer(question: str, flag: str) -> None:
@@ -70,6 +72,8 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("Running pain 6/10 laps 3 to 5", "pain_over_5"),
         ("Pain level 8/10 intervals", "pain_over_5"),
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
+        # someone else named first, the writer last: the writer's report
+        ("Someone clipped my heel at parkrun and now my foot is numb", "nerve"),
     ],
 )
 def test_precise_hits_stay_decided_by_the_rules(question: str, flag: str) -> None:
@@ -189,6 +193,7 @@ def test_worse_on_runs_and_a_bad_night_for_another_reason_do_not_escalate(questi
 @pytest.mark.parametrize("question", [
     "I had a limp after a skiing crash years ago but it sorted itself out",
     "that tingling is long gone, it was a disc thing years back",
+    "Three years ago I was limping for a month with it. Rehab sorted me and I've been mostly fine.",
 ])
 def test_an_old_sign_that_resolved_does_not_escalate(question: str) -> None:
     assert check_red_flag(question) is None
