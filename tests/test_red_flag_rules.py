@@ -74,6 +74,9 @@ def test_ratings_recovered_injuries_and_denials_do_not_fire_at_all(question: str
         ("Is this a fracture? My sit bone is very tender after the fall", "fracture"),
         # someone else named first, the writer last: the writer's report
         ("Someone clipped my heel at parkrun and now my foot is numb", "nerve"),
+        # a hamstring torn or popped is told plainly ("tore through the book" is not)
+        ("tore my hamstring at training last night, can I still race sunday?", "sudden_pop"),
+        ("I popped a hammy sprinting for the line yesterday, can I run today?", "sudden_pop"),
     ],
 )
 def test_precise_hits_stay_decided_by_the_rules(question: str, flag: str) -> None:
@@ -194,9 +197,18 @@ def test_worse_on_runs_and_a_bad_night_for_another_reason_do_not_escalate(questi
     "I had a limp after a skiing crash years ago but it sorted itself out",
     "that tingling is long gone, it was a disc thing years back",
     "Three years ago I was limping for a month with it. Rehab sorted me and I've been mostly fine.",
+    "Came off my bike onto my hip in 2015, bruised for weeks, been perfect since.",
 ])
 def test_an_old_sign_that_resolved_does_not_escalate(question: str) -> None:
     assert check_red_flag(question) is None
+
+
+def test_a_pulled_hamstring_alone_is_left_to_the_other_signs() -> None:
+    # a mild strain, walking fine, is not a red flag; the same with trouble walking is
+    assert check_red_flag("Pulled my hamstring two days ago, I can walk fine, maybe 3/10.") is None
+    hit = check_red_flag("Pulled my hamstring two days ago and I can barely walk.")
+    assert hit is not None and hit.flag == "cant_bear_weight"
+
 
 
 def test_a_report_labelled_red_flag_still_escalates() -> None:
