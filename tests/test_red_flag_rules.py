@@ -164,6 +164,8 @@ def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
     ("after the fall the bone under my glute feels broken", "fracture"),
     ("the ache goes down into my foot when I sit", "nerve"),
     ("on the spin bike I couldn't feel the seat under me", "bladder_bowel"),
+    ("since yesterday my groin and inner thighs have gone kind of numb", "bladder_bowel"),
+    ("both inner thighs feel numb when I sit on the toilet", "bladder_bowel"),
     ("since the crash I can hardly weight bear on the left", "cant_bear_weight"),
     ("I could only just put any weight on it walking back to the car", "cant_bear_weight"),
     ("can't put full weight through my right leg this morning", "cant_bear_weight"),
