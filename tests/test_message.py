@@ -44,20 +44,6 @@ def test_an_ask_with_its_own_subject_is_retrieved_as_written() -> None:
     assert m.queries() == ["Does foam rolling help high hamstring pain?"]
 
 
-@pytest.mark.parametrize(("message", "ask"), [
-    ("Anything I should change about how I run?? like form cues. I hunch when tired.",
-     "Anything I should change about how I run?? like form cues."),
-    ("Sit bone aches at work. What can I do? For example exercises at my desk. Thanks!",
-     "What can I do? For example exercises at my desk."),
-])
-def test_a_sentence_spelling_out_an_ask_is_part_of_it(message: str, ask: str) -> None:
-    m = read_message(message)
-    assert [a.text for a in m.asks] == [ask] and ask not in m.narrative
-    # the story's other sentences stay the narrative
-    assert read_message("What can I do? Like I said, nothing works.").narrative.startswith("Like")
-    assert read_message("Ache at my sit bone. What can I do? I hunch.").narrative.endswith("I hunch.")
-
-
 @pytest.mark.parametrize("message", [
     "I take collagen every day for my sit bone pain.", "collagen", "What is PHT?",
     "Sit bone ache. What is it and how do I fix it? Also hills?",

@@ -36,13 +36,6 @@ _ASK_OPENERS = re.compile(
 _INDIRECT = re.compile(
     rf"^(?:{_UNSURE}) (?:what|why|how|when|which|where|whether|if)\b", re.IGNORECASE,
 )
-# a sentence spelling out the ask just before it ("Anything to change about how I run? Like
-# form cues.", "What can I do? For example at my desk."): part of that ask ("Like I said, ..."
-# goes on with the story)
-_SPELLS_OUT = re.compile(
-    r"^(?:like(?!,?\s+i\b)|such as|i mean|as in|specifically|especially|in particular|"
-    r"for (?:example|instance))\b", re.IGNORECASE,
-)
 # the words linking an ask to what came before ("And how long...", "Also why...")
 _LINKED = re.compile(r"^(?:and|so|but|also|ok|okay|then)\b[\s,]*", re.IGNORECASE)
 _STORY_GOES_ON = re.compile(r",\s*(?:but|and|so|though|then)\b", re.IGNORECASE)
@@ -219,10 +212,6 @@ def read_message(text: str) -> Message:
             or (s == sentences[-1] and _BARE_QUESTION_START.match(_LINKED.sub("", s)))]
     if not asks:
         return Message("", (Ask(text.strip(), ask_kind(text), True),), ("",))
-    for i in range(len(sentences) - 1, 0, -1):  # "...how I run?? like form cues." asks once
-        if sentences[i - 1] in asks and sentences[i] not in asks and _SPELLS_OUT.match(sentences[i]):
-            joined = f"{sentences[i - 1]} {sentences.pop(i)}"
-            asks[asks.index(sentences[i - 1])] = sentences[i - 1] = joined
     narrative = " ".join(s for s in sentences if s not in asks)
     # an ask joining two questions ("What is this and what should I be doing?") is two asks;
     # each keeps its antecedent
