@@ -78,6 +78,7 @@ class RedFlagRules:
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
         self.resolved = _rx(data["resolved"])
         self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
+        self.dated = _rx(data["dated"])
         self.imprecise = _rx(data["imprecise_evidence"])
         self.other_person, self.first_person = _rx(data["other_person"]), _rx(data["first_person"])
         self.clause_split = _rx(data["clause_split"])
@@ -173,12 +174,13 @@ class RedFlagRules:
         )
 
     def _long_resolved(self, text: str, pos: int) -> bool:
-        """The sentence around ``pos`` is set in the past, the message says the writer
-        recovered ("tore it years ago, fine since"), and the sentence says nothing of now."""
+        """The sentence around ``pos`` is set in the past (or dated by a year), the message says
+        the writer recovered ("tore it years ago, fine since", "tingling in 2017, long
+        resolved"), and the sentence says nothing of now."""
         s0, s1 = self._clause(text, pos, self.sentence_split)
         sentence = text[s0:s1]
-        return bool(self.resolved.search(sentence) and self.recovered.search(text)
-                    and not self.present.search(sentence))
+        return bool((self.resolved.search(sentence) or self.dated.search(sentence))
+                    and self.recovered.search(text) and not self.present.search(sentence))
 
     def _uncertain(self, text: str, start: int, end: int, reported: bool,
                    resolvable: bool = True) -> bool:
