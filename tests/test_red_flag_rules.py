@@ -234,6 +234,21 @@ def test_words_near_a_sign_that_are_not_one_do_not_decide_it(question: str, flag
     assert flag not in [f.flag for f in default_rules().detect(question)]
 
 
+def test_a_checklist_answered_no_denies_its_signs() -> None:
+    told = ("Before you ask: a pop or a snap? No. Numbness, pins and needles or weakness in the "
+            "foot? Nope. Fever or night sweats? No. It's a 3/10 ache when I sit.")
+    assert check_red_flag(told) is None
+    # answered yes, or not answered, it is a report
+    for question in ("Numbness in my foot? Yes, since Tuesday.",
+                     "Tingling down my leg? No idea why but it started today."):
+        hit = check_red_flag(question)
+        assert hit is not None and hit.flag == "nerve", question
+
+
+def test_a_thrill_is_not_tingling() -> None:
+    assert check_red_flag("That relay finish was spine-tingling, my hamstring held up fine") is None
+
+
 def test_a_pulled_hamstring_alone_is_left_to_the_other_signs() -> None:
     # a mild strain, walking fine, is not a red flag; the same with trouble walking is
     assert check_red_flag("Pulled my hamstring two days ago, I can walk fine, maybe 3/10.") is None
