@@ -4,7 +4,8 @@ Regex-labelled sets (``evals.realq``): the team's own shapes (``evals/datasets/s
 and, where it lies beside the clone, the real-question development set
 (``../shared/eval/real_questions_*.json``; skipped with a note when absent). Narrative gate
 sets: ``red_flag_narratives.yaml`` and ``scope_narratives.yaml``, scored per split
-(calibration / test; the test split is never used for tuning), and the held-out test split of
+(calibration / test, and ``hard`` for the red-flag stories: a second held-out set written to be
+hard both ways; neither is used for tuning), and the held-out test split of
 the red-flag layer's labelled sentences (``assistant/data/red_flag_sentences.yaml``).
 
 A mixed scope message has a ``covered_part``. When its main ask is not covered (labelled out of
@@ -35,7 +36,7 @@ _NOT_COVERED = re.compile(r"\b(?:don.t|do not|doesn.t|does not) cover\b", re.IGN
 SENTENCES = Path(__file__).resolve().parent.parent / "assistant" / "data" / "red_flag_sentences.yaml"
 _GATE_SETS = (  # name, file, list key, positive item, status that counts as a hit, splits
     ("red_flag", DATASETS / "red_flag_narratives.yaml", "items", lambda i: bool(i["red_flag"]),
-     "red_flag", ("calibration", "test")),
+     "red_flag", ("calibration", "test", "hard")),
     ("scope", DATASETS / "scope_narratives.yaml", "questions", lambda i: not bool(i["in_scope"]),
      "out_of_scope", ("calibration", "test")),
     # single sentences: the red-flag learned layer trains on the train split; test is held out

@@ -30,7 +30,7 @@ def _held_out() -> list[str]:
     split = yaml.safe_load((DATA_DIR / "red_flag_sentences.yaml").read_text(encoding="utf-8"))
     stories = yaml.safe_load((DATASETS / "red_flag_narratives.yaml").read_text(encoding="utf-8"))
     return [str(s["text"]) for s in split["sentences"] if s["split"] == "test"] + [
-        part for item in stories["items"] if item["split"] == "test"
+        part for item in stories["items"] if item["split"] in ("test", "hard")
         for part in sentences(str(item["question"]))]
 
 
