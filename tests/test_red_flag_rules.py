@@ -240,7 +240,10 @@ def test_a_checklist_answered_no_denies_its_signs() -> None:
     assert check_red_flag(told) is None
     # answered yes, or not answered, it is a report
     for question in ("Numbness in my foot? Yes, since Tuesday.",
-                     "Tingling down my leg? No idea why but it started today."):
+                     "Tingling down my leg? No idea why but it started today.",
+                     # the answer is the whole sentence: "No, ..." and "Not at all until..." go on
+                     "Numbness in my foot? No, it is worse than that.",
+                     "Tingling in my foot? Not at all until yesterday, now constant."):
         hit = check_red_flag(question)
         assert hit is not None and hit.flag == "nerve", question
 
