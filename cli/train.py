@@ -17,7 +17,7 @@ of fold; each rises until the layer escalates no more than ``--max-false-alarms`
 of the messages that must not escalate (the
 calibration narratives, the development splits of the shape and real-question sets, the
 clinic's FAQ; the unit set ``red_flags.yaml`` has no splits and stays out, since ``pht eval``
-reports it). The held-out splits (sentence test split, narrative test split) are not looked
+reports it). The held-out splits (sentence test split, narrative test and hard splits) are not looked
 at here: ``pht eval`` reports them. Writes ``assistant/data/red_flag_model.json`` and its neighbour bank
 ``red_flag_model.npz``.
 """

@@ -1,7 +1,7 @@
 """The red-flag layer's training sentences: known labels, and nothing the held-out sets hold.
 
 The learned layer's held-out figures (`pht eval`: the sentence test split, the narrative test
-split) mean something only while no training sentence repeats or near-repeats one of theirs;
+and hard splits) mean something only while no training sentence repeats or near-repeats one of theirs;
 batches written later by helpers and the team are checked here, not trusted."""
 
 from __future__ import annotations

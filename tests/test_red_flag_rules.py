@@ -234,22 +234,19 @@ def test_words_near_a_sign_that_are_not_one_do_not_decide_it(question: str, flag
     assert flag not in [f.flag for f in default_rules().detect(question)]
 
 
-def test_a_checklist_answered_no_denies_its_signs() -> None:
-    told = ("Before you ask: a pop or a snap? No. Numbness, pins and needles or weakness in the "
-            "foot? Nope. Fever or night sweats? No. It's a 3/10 ache when I sit.")
-    assert check_red_flag(told) is None
-    # answered yes, or not answered, it is a report
-    for question in ("Numbness in my foot? Yes, since Tuesday.",
-                     "Tingling down my leg? No idea why but it started today.",
-                     # the answer is the whole sentence: "No, ..." and "Not at all until..." go on
-                     "Numbness in my foot? No, it is worse than that.",
-                     "Tingling in my foot? Not at all until yesterday, now constant."):
-        hit = check_red_flag(question)
-        assert hit is not None and hit.flag == "nerve", question
+def test_a_question_the_writer_answers_no_still_reports_its_sign() -> None:
+    # "No." after a question of one's own is no denial of the sign told in it (a checklist
+    # "Numbness? Nope." rule was tried and dropped: it silenced these)
+    for question in ("Night sweats and a fever with my shin pain, can I still race? No. I have a "
+                     "marathon Sunday.",
+                     "Should I worry about the tingling down my leg? No. It's been 2 weeks."):
+        assert check_red_flag(question) is not None, question
 
 
 def test_a_thrill_is_not_tingling() -> None:
     assert check_red_flag("That relay finish was spine-tingling, my hamstring held up fine") is None
+    hit = check_red_flag("Since the fall my spine tingles all the time.")
+    assert hit is not None and hit.flag == "nerve"
 
 
 def test_a_pulled_hamstring_alone_is_left_to_the_other_signs() -> None:

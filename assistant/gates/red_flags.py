@@ -76,7 +76,6 @@ class RedFlagRules:
         self.adjacent_cues = _rx(neg["adjacent_cues"])
         self.list_joiners = _rx(neg["list_joiners"])
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
-        self.qa_denial = _rx(neg["qa_denial"])
         self.resolved = _rx(data["resolved"])
         self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
         self.dated = _rx(data["dated"])
@@ -159,11 +158,7 @@ class RedFlagRules:
         if self.cues.search(" ".join(words[-self.window :])):
             return True
         after = " ".join(text[end:c1].split()[: self.post_window])
-        if self.post_cues.search(after):
-            return True
-        # "Numbness in the foot? Nope.": a sign asked about, and the answer right after denies it
-        _s0, s1 = self._clause(text, start, self.sentence_split)
-        return text[s1 : s1 + 1] == "?" and bool(self.qa_denial.match(text[s1:].lstrip("?!. ")))
+        return bool(self.post_cues.search(after))
 
     def _is_past(self, text: str, pos: int) -> bool:
         c0, c1 = self._clause(text, pos)
