@@ -25,7 +25,6 @@ import os
 import re
 import statistics
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from core.text import normalize  # noqa: E402
+
 DATASET = ROOT / "evals" / "datasets" / "selection.yaml"
 GROUPS = (("rounds 1-5", ("r1", "r2", "r3", "r4", "r5")), ("rounds 6-7", ("r6", "r7")))
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    for a, b in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u2026", "...")):
-        text = text.replace(a, b)
-    text = re.sub(r"^[^\w\"']+", "", text)
-    return re.sub(r"\s+", " ", text).strip().lower().rstrip(".!?")
+    """The comparison form of a quote or label: ``core.text.normalize``, lower-cased, without
+    leading bullets or final punctuation."""
+    return re.sub(r"^[^\w\"']+", "", normalize(text, lower=True)).rstrip(".!?")
 
 
 def matches(quote: str, label: str) -> bool:
