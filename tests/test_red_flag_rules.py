@@ -174,6 +174,17 @@ def test_numbness_placed_only_in_the_upper_body_is_left_to_the_learned_layer(que
     assert [f.flag for f in default_rules().tentative(question)] == ["nerve"]
 
 
+@pytest.mark.parametrize(("question", "fires"), [
+    ("The Nordics are brutal, easily 7/10 at the bottom of the movement", False),
+    ("Running is fine but the nordics are brutal, easily 7/10", False),
+    ("I did nordics then ran 5k, easily 7/10 the whole way", True),
+    ("Sitting is ok, running hurts, easily 7/10 by the end", True),
+])
+def test_a_score_with_no_activity_of_its_own_belongs_to_the_last_one_named(question: str, fires: bool) -> None:
+    hit = check_red_flag(question)
+    assert (hit is not None and hit.flag == "pain_over_5") is fires
+
+
 def test_tired_legs_are_not_numb_legs() -> None:
     assert check_red_flag("My legs feel dead after the marathon, is that normal?") is None
 

@@ -327,15 +327,32 @@ class RedFlagRules:
                 s0, s1 = self._clause(text, m.start(), self.pain_clause_split)
                 clause = text[s0:s1]
                 # the flag is pain WITH RUNNING: a clause about sitting or about an exercise
-                # (whose own limit is 3/10) without running words is not it
-                other = self.sitting.search(clause) or self.exercise.search(clause)
-                sitting_only = other and not self.running.search(clause)
+                # (whose own limit is 3/10) without running words is not it. A clause that
+                # names no activity continues the last one its sentence named ("the nordics
+                # are brutal, easily 7/10 at the bottom")
+                topic = clause
+                if not any(rx.search(clause) for rx in (self.sitting, self.exercise, self.running)):
+                    topic = self._last_activity(text, m.start())
+                other = self.sitting.search(topic) or self.exercise.search(topic)
+                sitting_only = other and not self.running.search(topic)
                 if sitting_only and value < float(self.pain["sitting_exempt_below"]):
                     continue
                 if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
                     continue
                 return m.group(0).strip(), m.start()
         return "", -1
+
+    def _last_activity(self, text: str, pos: int) -> str:
+        """The last activity word (sitting, an exercise, running) of the sentence before
+        ``pos``, or "" when it names none.
+
+        >>> default_rules()._last_activity("i ran 5k, then nordics, easily 7/10", 30)
+        'nordics'
+        """
+        s0, _s1 = self._clause(text, pos, self.sentence_split)
+        found = [(m.start(), m.group(0)) for rx in (self.sitting, self.exercise, self.running)
+                 for m in rx.finditer(text, s0, pos)]
+        return max(found)[1] if found else ""
 
     # --- the gate -------------------------------------------------------------------
     def _make(self, fid: str, severity: Severity, evidence: str, tentative: bool = False) -> RedFlag:
