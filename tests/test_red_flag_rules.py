@@ -185,6 +185,15 @@ def test_a_score_with_no_activity_of_its_own_belongs_to_the_last_one_named(quest
     assert (hit is not None and hit.flag == "pain_over_5") is fires
 
 
+@pytest.mark.parametrize(("question", "fires"), [
+    ("Sat on pins and needles waiting for the photo finish, then my sit bone ached", False),
+    ("I'm pins and needles waiting to hear about my charity place", False),
+    ("I get pins and needles on the outside of my foot after 5k", True),
+])
+def test_on_pins_and_needles_is_the_idiom_for_nervous(question: str, fires: bool) -> None:
+    assert (check_red_flag(question) is not None) is fires
+
+
 def test_tired_legs_are_not_numb_legs() -> None:
     assert check_red_flag("My legs feel dead after the marathon, is that normal?") is None
 
