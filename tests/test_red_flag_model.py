@@ -140,20 +140,6 @@ def test_a_tentative_rule_hit_is_confirmed_or_vetoed_by_its_sentence() -> None:
     assert hit is not None and (hit.flag, hit.sentence) == ("sudden_pop", texts[1])
 
 
-def test_an_old_injury_the_writer_recovered_from_escalates_nothing() -> None:
-    # the rules' policy for past mentions holds for the layer too: it reads one sentence and
-    # cannot see "fully recovered" in the next one
-    m = _model()
-    texts = ["In 2019 it zinged down my leg for weeks.", "Fully recovered, ran two marathons since.",
-             "Now my sit bone aches after long runs."]
-    vecs = np.array([[0.1, 0.9, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
-    assert m.detect(texts, vecs) is None
-    assert m.detect(texts[:1] + texts[2:], vecs[[0, 2]]) is not None  # no recovery told: it does
-    now = ["In 2019 I was fine.", "Fully recovered.", "It zings down my leg again this week."]
-    hit = m.detect(now, np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.1, 0.9, 0.0]]))
-    assert hit is not None and hit.sentence == now[2]
-
-
 def test_the_rules_alone_confirm_every_tentative_hit_and_add_nothing() -> None:
     rules_only = RedFlagModel.rules_only()
     text = "Mid-race it tore, right at the top of my leg"

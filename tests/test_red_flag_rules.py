@@ -153,51 +153,6 @@ def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
     assert hit is not None and hit.flag == "nerve"
 
 
-@pytest.mark.parametrize("question", [
-    "since Tuesday the outer edge of my foot and the little toes feel kind of dead",
-    "my left foot keeps falling asleep on long runs",
-    "My hands and feet go numb on long runs",
-    "numbness in my arm and down my leg when I run",
-])
-def test_numbness_in_everyday_words_and_beside_the_arms_is_a_nerve_sign(question: str) -> None:
-    hit = check_red_flag(question)
-    assert hit is not None and hit.flag == "nerve"
-
-
-@pytest.mark.parametrize("question", [
-    "my fingers were completely numb and tingly by mile 10 because I forgot my gloves",
-    "sat on my arm on the train and my hand went numb",
-])
-def test_numbness_placed_only_in_the_upper_body_is_left_to_the_learned_layer(question: str) -> None:
-    # the flag is numbness into the leg or foot: the rules leave this hit to the learned layer
-    assert check_red_flag(question) is None
-    assert [f.flag for f in default_rules().tentative(question)] == ["nerve"]
-
-
-@pytest.mark.parametrize(("question", "fires"), [
-    ("The Nordics are brutal, easily 7/10 at the bottom of the movement", False),
-    ("Running is fine but the nordics are brutal, easily 7/10", False),
-    ("I did nordics then ran 5k, easily 7/10 the whole way", True),
-    ("Sitting is ok, running hurts, easily 7/10 by the end", True),
-])
-def test_a_score_with_no_activity_of_its_own_belongs_to_the_last_one_named(question: str, fires: bool) -> None:
-    hit = check_red_flag(question)
-    assert (hit is not None and hit.flag == "pain_over_5") is fires
-
-
-@pytest.mark.parametrize(("question", "fires"), [
-    ("Sat on pins and needles waiting for the photo finish, then my sit bone ached", False),
-    ("I'm pins and needles waiting to hear about my charity place", False),
-    ("I get pins and needles on the outside of my foot after 5k", True),
-])
-def test_on_pins_and_needles_is_the_idiom_for_nervous(question: str, fires: bool) -> None:
-    assert (check_red_flag(question) is not None) is fires
-
-
-def test_tired_legs_are_not_numb_legs() -> None:
-    assert check_red_flag("My legs feel dead after the marathon, is that normal?") is None
-
-
 @pytest.mark.parametrize(("question", "flag"), [
     ("since the weekend I can't put my right foot down without wincing", "cant_bear_weight"),
     ("I'm favouring my good leg on the stairs at work", "cant_bear_weight"),

@@ -204,10 +204,6 @@ class RedFlagModel:
         rules = default_rules()
         by_flag = self.flag_probabilities(self.features(texts, vectors, rules)) if self.weights.size else None
         p = by_flag.max(axis=1) if by_flag is not None else np.zeros(len(texts))
-        # an old injury the message says the writer recovered from ("in 2019 I tore it and
-        # couldn't walk ... fully recovered") is past, as the rules hold: it escalates nothing
-        message = " ".join(texts)
-        p = np.where([rules.old_story(message, t) for t in texts], 0.0, p)
         prepared = [rules.prepare(t) for t in texts]
         for hit in rules.tentative(" ".join(texts)):
             first = hit.evidence.split(" … ")[0]

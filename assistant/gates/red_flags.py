@@ -52,10 +52,6 @@ class _Rule:
     groups: tuple[tuple[re.Pattern[str], ...], ...]  # every group must match (any pattern)
     needs_report: bool
     resolvable: bool
-    # a hit whose sentence names a place the flag is not about (``elsewhere``) and none it is
-    # about (``here``) is tentative: "my fingers went numb in the cold" is not numbness in the leg
-    elsewhere: re.Pattern[str] | None = None
-    here: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +96,6 @@ class RedFlagRules:
                         groups=tuple(tuple(_rx(p) for p in g) for g in r["all"]),
                         needs_report=bool(r.get("needs_report", False)),
                         resolvable=bool(r.get("resolvable", False)),
-                        elsewhere=_rx(r["elsewhere"]) if r.get("elsewhere") else None,
-                        here=_rx(r["here"]) if r.get("here") else None,
                     )
                     for r in f["rules"]
                 ),
@@ -184,23 +178,9 @@ class RedFlagRules:
         the writer recovered ("tore it years ago, fine since", "tingling in 2017, long
         resolved"), and the sentence says nothing of now."""
         s0, s1 = self._clause(text, pos, self.sentence_split)
-        return self._old_story(text, text[s0:s1])
-
-    def _old_story(self, text: str, sentence: str) -> bool:
+        sentence = text[s0:s1]
         return bool((self.resolved.search(sentence) or self.dated.search(sentence))
                     and self.recovered.search(text) and not self.present.search(sentence))
-
-    def old_story(self, message: str, sentence: str) -> bool:
-        """``sentence`` of ``message`` tells an old injury the writer recovered from: the rules'
-        policy for past mentions, for the learned layer to keep too (it reads one sentence and
-        cannot see "fully recovered" two sentences later).
-
-        >>> r = default_rules()
-        >>> story = "In 2019 I tore it and couldn't walk. Fully recovered. Now it aches when I sit."
-        >>> [r.old_story(story, s) for s in ("In 2019 I tore it and couldn't walk.", "Now it aches when I sit.")]
-        [True, False]
-        """
-        return self._old_story(self.prepare(message), self.prepare(sentence))
 
     def _uncertain(self, text: str, start: int, end: int, reported: bool,
                    resolvable: bool = True) -> bool:
@@ -237,24 +217,14 @@ class RedFlagRules:
         s0, s1 = self._clause(text, pos, self.sentence_split)
         return any(rx.search(text[s0:s1]) for rx in (*self.sentence_report, *self.suspicion))
 
-    def _elsewhere(self, text: str, pos: int, rule: _Rule) -> bool:
-        """The sentence around ``pos`` names only places ``rule``'s flag is not about."""
-        if rule.elsewhere is None:
-            return False
-        s0, s1 = self._clause(text, pos, self.sentence_split)
-        sentence = text[s0:s1]
-        return bool(rule.elsewhere.search(sentence)) and not (
-            rule.here is not None and rule.here.search(sentence))
-
     def _first_live(
         self, text: str, group: Sequence[re.Pattern[str]], resolvable: bool,
-        needs_report: bool = False, reported: bool = True, rule: _Rule | None = None,
+        needs_report: bool = False, reported: bool = True,
     ) -> tuple[str, bool]:
         """The first live hit of ``group`` (a precise one before an imprecise one) and whether
         it is tentative; ("", False) when nothing live matches. A condition name (a rule that
         ``needs_report``) in a sentence that reports nothing itself is tentative: "people
-        mention stress fractures" in a story that says "I" elsewhere; so is a hit in a sentence
-        that places it only where ``rule``'s flag is not about."""
+        mention stress fractures" in a story that says "I" elsewhere."""
         fallback: tuple[str, bool] = ("", False)
         for rx in group:
             for m in rx.finditer(text):
@@ -267,7 +237,6 @@ class RedFlagRules:
                 tentative = bool(self.imprecise.fullmatch(m.group(0).strip())) or self._uncertain(
                     text, m.start(), m.end(), reported, resolvable)
                 tentative = tentative or (needs_report and not self._sentence_reports(text, m.start()))
-                tentative = tentative or (rule is not None and self._elsewhere(text, m.start(), rule))
                 if not tentative:
                     return m.group(0), False
                 if not fallback[0]:
@@ -327,32 +296,15 @@ class RedFlagRules:
                 s0, s1 = self._clause(text, m.start(), self.pain_clause_split)
                 clause = text[s0:s1]
                 # the flag is pain WITH RUNNING: a clause about sitting or about an exercise
-                # (whose own limit is 3/10) without running words is not it. A clause that
-                # names no activity continues the last one its sentence named ("the nordics
-                # are brutal, easily 7/10 at the bottom")
-                topic = clause
-                if not any(rx.search(clause) for rx in (self.sitting, self.exercise, self.running)):
-                    topic = self._last_activity(text, m.start())
-                other = self.sitting.search(topic) or self.exercise.search(topic)
-                sitting_only = other and not self.running.search(topic)
+                # (whose own limit is 3/10) without running words is not it
+                other = self.sitting.search(clause) or self.exercise.search(clause)
+                sitting_only = other and not self.running.search(clause)
                 if sitting_only and value < float(self.pain["sitting_exempt_below"]):
                     continue
                 if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
                     continue
                 return m.group(0).strip(), m.start()
         return "", -1
-
-    def _last_activity(self, text: str, pos: int) -> str:
-        """The last activity word (sitting, an exercise, running) of the sentence before
-        ``pos``, or "" when it names none.
-
-        >>> default_rules()._last_activity("i ran 5k, then nordics, easily 7/10", 30)
-        'nordics'
-        """
-        s0, _s1 = self._clause(text, pos, self.sentence_split)
-        found = [(m.start(), m.group(0)) for rx in (self.sitting, self.exercise, self.running)
-                 for m in rx.finditer(text, s0, pos)]
-        return max(found)[1] if found else ""
 
     # --- the gate -------------------------------------------------------------------
     def _make(self, fid: str, severity: Severity, evidence: str, tentative: bool = False) -> RedFlag:
@@ -398,7 +350,7 @@ class RedFlagRules:
             for rule in flag.rules:
                 if rule.needs_report and not reported:
                     continue
-                hits = [self._first_live(text, g, rule.resolvable, rule.needs_report, reported, rule)
+                hits = [self._first_live(text, g, rule.resolvable, rule.needs_report, reported)
                         for g in rule.groups]
                 if all(h for h, _t in hits):
                     # an urgent sign (bladder/bowel control, fever with night pain...) always
