@@ -154,6 +154,23 @@ def test_a_weak_or_dragging_foot_is_a_nerve_sign(question: str) -> None:
 
 
 @pytest.mark.parametrize(("question", "flag"), [
+    ("Back in October I started getting fevers and night pain in my hip, it never went away.",
+     "systemic_night_pain"),
+    ("Back in May I fell onto my sit bone, it swelled up massively and I haven't been ok since.",
+     "trauma_swelling"),
+    ("Two months ago I felt a pop sprinting and I haven't been ok since, my thigh is bruised.",
+     "tendon_tear"),
+    ("I think my stress fracture never healed", "bone_stress"),
+    ("Weeks ago I lost some bladder control after a long run and it hasn't resolved.",
+     "bladder_bowel"),
+])
+def test_a_recovery_the_writer_denies_keeps_the_sign(question: str, flag: str) -> None:
+    # "never went away", "haven't been ok since", "never healed" say the opposite of recovery
+    hit = check_red_flag(question)
+    assert hit is not None and hit.flag == flag
+
+
+@pytest.mark.parametrize(("question", "flag"), [
     ("since the weekend I can't put my right foot down without wincing", "cant_bear_weight"),
     ("I'm favouring my good leg on the stairs at work", "cant_bear_weight"),
     ("slipped on the wet deck and now my sit bone is puffy", "trauma_swelling"),

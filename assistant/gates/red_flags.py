@@ -78,6 +78,7 @@ class RedFlagRules:
         self.post_cues, self.terminators = _rx(neg["post_cues"]), _rx(neg["terminators"])
         self.resolved = _rx(data["resolved"])
         self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
+        self.recovered_negated = _rx(data["recovered_negated"])
         self.dated = _rx(data["dated"])
         self.imprecise = _rx(data["imprecise_evidence"])
         self.other_person, self.first_person = _rx(data["other_person"]), _rx(data["first_person"])
@@ -162,7 +163,7 @@ class RedFlagRules:
 
     def _is_past(self, text: str, pos: int) -> bool:
         c0, c1 = self._clause(text, pos)
-        return bool(self.resolved.search(text[c0:c1]))
+        return self._past(text[c0:c1])
 
     def _asks_about(self, text: str, pos: int) -> bool:
         """The sentence around ``pos`` asks ABOUT red flags and reports nothing itself
@@ -179,8 +180,30 @@ class RedFlagRules:
         resolved"), and the sentence says nothing of now."""
         s0, s1 = self._clause(text, pos, self.sentence_split)
         sentence = text[s0:s1]
-        return bool((self.resolved.search(sentence) or self.dated.search(sentence))
-                    and self.recovered.search(text) and not self.present.search(sentence))
+        return bool((self._past(sentence) or self.dated.search(sentence))
+                    and self._says_recovered(text) and not self.present.search(sentence))
+
+    def _past(self, text: str) -> bool:
+        """``text`` has a past marker ("years ago", "healed") with no negation just before it:
+        "it hasn't healed" and "never healed" are now.
+
+        >>> r = default_rules()
+        >>> [r._past(t) for t in ("a fracture years ago, healed", "my fracture hasn't healed")]
+        [True, False]
+        """
+        return any(not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
+                   for m in self.resolved.finditer(text))
+
+    def _says_recovered(self, text: str) -> bool:
+        """``text`` says the writer recovered: a recovery word with no negation just before it
+        ("fine since" does, "it never went away" and "hasn't healed" do not).
+
+        >>> r = default_rules()
+        >>> [r._says_recovered(t) for t in ("fully healed, fine since", "it never went away")]
+        [True, False]
+        """
+        return any(not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
+                   for m in self.recovered.finditer(text))
 
     def _uncertain(self, text: str, start: int, end: int, reported: bool,
                    resolvable: bool = True) -> bool:
@@ -193,7 +216,7 @@ class RedFlagRules:
             return True
         s0, s1 = self._clause(text, start, self.sentence_split)
         sentence = text[s0:s1]
-        if resolvable and self.resolved.search(sentence) and not self.present.search(sentence):
+        if resolvable and self._past(sentence) and not self.present.search(sentence):
             return True
         return not reported and text[s1 : s1 + 1] == "?"
 
@@ -301,7 +324,7 @@ class RedFlagRules:
                 sitting_only = other and not self.running.search(clause)
                 if sitting_only and value < float(self.pain["sitting_exempt_below"]):
                     continue
-                if self.resolved.search(clause):  # "it was 7/10 last year, now 2/10"
+                if self._past(clause):  # "it was 7/10 last year, now 2/10"
                     continue
                 return m.group(0).strip(), m.start()
         return "", -1
