@@ -170,6 +170,18 @@ def test_a_recovery_the_writer_denies_keeps_the_sign(question: str, flag: str) -
     assert hit is not None and hit.flag == flag
 
 
+@pytest.mark.parametrize("question", [
+    "I couldn't run last year because of a stress fracture in my foot, fine since.",
+    "I had a stress fracture in my foot barely a year ago, fully recovered, fine since.",
+    "I tore my hamstring 3 years ago, felt a pop, but it's not only healed, I'm faster now.",
+    "My stress fracture in my foot wasn't healed until 10 weeks, fine since.",
+    "I lost some bladder control after my pregnancy 3 years ago, which never troubled me again.",
+])
+def test_a_negation_that_belongs_to_something_else_leaves_the_old_injury_old(question: str) -> None:
+    # the negation denies running, a year's length or "only", not the recovery
+    assert check_red_flag(question) is None
+
+
 @pytest.mark.parametrize(("question", "flag"), [
     ("since the weekend I can't put my right foot down without wincing", "cant_bear_weight"),
     ("I'm favouring my good leg on the stairs at work", "cant_bear_weight"),

@@ -79,6 +79,8 @@ class RedFlagRules:
         self.resolved = _rx(data["resolved"])
         self.recovered, self.present = _rx(data["recovered"]), _rx(data["present"])
         self.recovered_negated = _rx(data["recovered_negated"])
+        self.resolved_negatable = _rx(data["resolved_negatable"])
+        self.resolved_healed_later = _rx(data["resolved_healed_later"])
         self.dated = _rx(data["dated"])
         self.imprecise = _rx(data["imprecise_evidence"])
         self.other_person, self.first_person = _rx(data["other_person"]), _rx(data["first_person"])
@@ -180,8 +182,9 @@ class RedFlagRules:
         resolved"), and the sentence says nothing of now."""
         s0, s1 = self._clause(text, pos, self.sentence_split)
         sentence = text[s0:s1]
-        return bool((self._past(sentence) or self.dated.search(sentence))
-                    and self._says_recovered(text) and not self.present.search(sentence))
+        past = self._past(sentence) or self.dated.search(sentence) or (
+            self.resolved.search(sentence) and self._says_recovered(sentence))
+        return bool(past and self._says_recovered(text) and not self.present.search(sentence))
 
     def _past(self, text: str) -> bool:
         """``text`` has a past marker ("years ago", "healed") with no negation just before it:
@@ -191,7 +194,9 @@ class RedFlagRules:
         >>> [r._past(t) for t in ("a fracture years ago, healed", "my fracture hasn't healed")]
         [True, False]
         """
-        return any(not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
+        return any(not self.resolved_negatable.match(m.group(0))
+                   or self.resolved_healed_later.match(text, m.end())
+                   or not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
                    for m in self.resolved.finditer(text))
 
     def _says_recovered(self, text: str) -> bool:
