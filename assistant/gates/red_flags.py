@@ -182,6 +182,8 @@ class RedFlagRules:
         resolved"), and the sentence says nothing of now."""
         s0, s1 = self._clause(text, pos, self.sentence_split)
         sentence = text[s0:s1]
+        # a negated state that the sentence itself then ends is past too: "wasn't healed for
+        # 8 weeks, no problems since"
         past = self._past(sentence) or self.dated.search(sentence) or (
             self.resolved.search(sentence) and self._says_recovered(sentence))
         return bool(past and self._says_recovered(text) and not self.present.search(sentence))
