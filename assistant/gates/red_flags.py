@@ -197,8 +197,7 @@ class RedFlagRules:
         [True, False]
         """
         return any(not self.resolved_negatable.match(m.group(0))
-                   or self.resolved_healed_later.match(text, m.end())
-                   or not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
+                   or self.resolved_healed_later.match(text, m.end()) or not self._denied(text, m)
                    for m in self.resolved.finditer(text))
 
     def _says_recovered(self, text: str) -> bool:
@@ -209,8 +208,11 @@ class RedFlagRules:
         >>> [r._says_recovered(t) for t in ("fully healed, fine since", "it never went away")]
         [True, False]
         """
-        return any(not self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()])
-                   for m in self.recovered.finditer(text))
+        return any(not self._denied(text, m) for m in self.recovered.finditer(text))
+
+    def _denied(self, text: str, m: re.Match[str]) -> bool:
+        """A negation stands just before the recovery or past word ``m`` ("never went away")."""
+        return bool(self.recovered_negated.search(text[max(0, m.start() - 30) : m.start()]))
 
     def _uncertain(self, text: str, start: int, end: int, reported: bool,
                    resolvable: bool = True) -> bool:
